@@ -1,0 +1,16 @@
+//! Pure domain types shared by every Ferry crate.
+//!
+//! Nothing here does I/O. Positions and GTID sets are parsed at the edge and carried typed;
+//! table names are always a `(schema, table)` pair; stages follow DM's subtask stage machine.
+
+pub mod chunk;
+pub mod gtid;
+pub mod position;
+pub mod stage;
+pub mod table;
+
+pub use chunk::{Chunk, ChunkBound, ChunkId, KeyValue};
+pub use gtid::{GtidError, GtidSet};
+pub use position::{BinlogPosition, Location, PositionError};
+pub use stage::{Stage, TaskMode, Unit};
+pub use table::TableName;
