@@ -1,1 +1,17 @@
-//! Actors (being written).
+//! Ferry's actors and the synchronous logic they run.
+//!
+//! - [`bulk`]: the full phase (planner, dumpers, loaders);
+//! - [`rules`]: block-allow-list and routes (pure);
+//! - [`schema`]: upstream table metadata and target DDL adaptation;
+//! - [`db`]: connections, server identification, binlog positions;
+//! - [`error`]: task errors and their transient/definite classification.
+
+pub mod bulk;
+pub mod check;
+pub mod db;
+pub mod error;
+pub mod grants;
+pub mod pipeline;
+pub mod rules;
+pub mod schema;
+pub mod task;

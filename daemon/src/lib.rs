@@ -1,1 +1,6 @@
-//! Daemon library.
+//! `ferryd` and `ferryctl`: the daemon's registry of sources and tasks, its HTTP API, and the
+//! wire format they share.
+
+pub mod api;
+pub mod registry;
+pub mod wire;

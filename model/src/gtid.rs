@@ -51,7 +51,10 @@ impl GtidSet {
             let mut tag = String::new();
             let mut any = false;
             for f in fields {
-                if f.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') {
+                if f.chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                {
                     tag = f.to_ascii_lowercase();
                     continue;
                 }
@@ -59,7 +62,9 @@ impl GtidSet {
                     Some((a, b)) => (a, b),
                     None => (f, f),
                 };
-                let a: u64 = a.parse().map_err(|_| err("interval start is not a number"))?;
+                let a: u64 = a
+                    .parse()
+                    .map_err(|_| err("interval start is not a number"))?;
                 let b: u64 = b.parse().map_err(|_| err("interval end is not a number"))?;
                 if a == 0 || b < a {
                     return Err(err("intervals must be 1-based and ascending"));
@@ -135,10 +140,8 @@ impl fmt::Display for GtidSet {
                 Ok(())
             }
             GtidSet::Mariadb(m) => {
-                let parts: Vec<String> = m
-                    .iter()
-                    .map(|(d, (s, q))| format!("{d}-{s}-{q}"))
-                    .collect();
+                let parts: Vec<String> =
+                    m.iter().map(|(d, (s, q))| format!("{d}-{s}-{q}")).collect();
                 f.write_str(&parts.join(","))
             }
         }

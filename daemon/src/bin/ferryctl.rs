@@ -1,1 +1,337 @@
-fn main() {}
+//! `ferryctl`: dmctl-compatible control CLI of `ferryd`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ferry_daemon::wire::{EncryptRequest, FileUpload};
+use serde_json::{json, Value};
+
+/// Control a running ferryd (DM's dmctl commands).
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    /// ferryd's API address (host:port).
+    #[arg(
+        long,
+        env = "DM_MASTER_ADDR",
+        default_value = "127.0.0.1:8261",
+        global = true
+    )]
+    master_addr: String,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Create, show or stop upstream sources.
+    OperateSource {
+        /// create | show | stop
+        op: String,
+        /// source.yaml files (create, stop) or source ids (stop).
+        files: Vec<String>,
+    },
+    /// Run the prechecks of a task file.
+    CheckTask {
+        /// task.yaml
+        file: String,
+    },
+    /// Precheck and start a task.
+    StartTask {
+        /// task.yaml
+        file: String,
+        /// Drop the task's checkpoints first and copy from scratch.
+        #[arg(long)]
+        remove_meta: bool,
+    },
+    /// Show the status of one task or of all tasks.
+    QueryStatus {
+        /// Task name or task file.
+        task: Option<String>,
+        /// Show every detail (accepted for dmctl compatibility).
+        #[arg(long)]
+        more: bool,
+    },
+    /// Pause a task.
+    PauseTask {
+        /// Task name or task file.
+        task: String,
+    },
+    /// Resume a paused task from its checkpoint.
+    ResumeTask {
+        /// Task name or task file.
+        task: String,
+    },
+    /// Stop a task (its checkpoints are kept).
+    StopTask {
+        /// Task name or task file.
+        task: String,
+    },
+    /// Encrypt a password with ferryd's secret key (or --secret-key-path offline).
+    Encrypt {
+        /// The plaintext.
+        plaintext: String,
+        /// Key file (64 hex characters); encrypts locally without ferryd.
+        #[arg(long)]
+        secret_key_path: Option<String>,
+    },
+    /// Check source, task and daemon files offline.
+    Validate {
+        /// Files to check.
+        files: Vec<String>,
+        /// Key file to check encrypted passwords with.
+        #[arg(long)]
+        secret_key_path: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(v) => print_result(&v),
+        Err(msg) => {
+            eprintln!("ferryctl: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn print_result(v: &Value) -> ExitCode {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    if v.get("result") == Some(&json!(false)) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn upload(path: &str) -> Result<FileUpload, String> {
+    FileUpload::read(path, |n| std::env::var(n).ok())
+        .map_err(|e| format!("cannot read {path}: {e}"))
+}
+
+/// A task argument: a name, or a task file whose `name:` is used.
+fn task_name(arg: &str) -> Result<String, String> {
+    if (arg.ends_with(".yaml") || arg.ends_with(".yml")) && Path::new(arg).exists() {
+        let text = std::fs::read_to_string(arg).map_err(|e| format!("cannot read {arg}: {e}"))?;
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("name:") {
+                let n = rest
+                    .split('#')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .trim_matches(['"', '\'']);
+                if !n.is_empty() {
+                    return Ok(n.to_string());
+                }
+            }
+        }
+        return Err(format!("{arg} has no top-level `name:`"));
+    }
+    Ok(arg.to_string())
+}
+
+fn run(cli: &Cli) -> Result<Value, String> {
+    let api = Api {
+        base: format!("http://{}", cli.master_addr),
+    };
+    match &cli.cmd {
+        Cmd::OperateSource { op, files } => match op.as_str() {
+            "create" => {
+                if files.is_empty() {
+                    return Err("operate-source create needs at least one source.yaml".into());
+                }
+                let mut results = Vec::new();
+                let mut ok = true;
+                for f in files {
+                    let v = api.post(
+                        "/api/v1/sources",
+                        &serde_json::to_value(upload(f)?).unwrap_or_default(),
+                    )?;
+                    ok &= v.get("result") != Some(&json!(false));
+                    results.push(v);
+                }
+                Ok(if results.len() == 1 {
+                    results.remove(0)
+                } else {
+                    json!({"result": ok, "msg": "", "sources": results})
+                })
+            }
+            "show" => api.get("/api/v1/sources"),
+            "stop" => {
+                let mut last = json!({"result": true, "msg": ""});
+                for f in files {
+                    let id = if Path::new(f).exists() {
+                        source_id_of(f)?
+                    } else {
+                        f.clone()
+                    };
+                    last = api.delete(&format!("/api/v1/sources/{}", enc(&id)))?;
+                }
+                Ok(last)
+            }
+            other => Err(format!(
+                "unknown operate-source operation `{other}` (create, show, stop)"
+            )),
+        },
+        Cmd::CheckTask { file } => api.post(
+            "/api/v1/tasks/check",
+            &serde_json::to_value(upload(file)?).unwrap_or_default(),
+        ),
+        Cmd::StartTask { file, remove_meta } => {
+            let mut up = upload(file)?;
+            up.remove_meta = *remove_meta;
+            api.post(
+                "/api/v1/tasks",
+                &serde_json::to_value(up).unwrap_or_default(),
+            )
+        }
+        Cmd::QueryStatus { task, .. } => match task {
+            Some(t) => api.get(&format!("/api/v1/tasks/{}/status", enc(&task_name(t)?))),
+            None => api.get("/api/v1/tasks/status"),
+        },
+        Cmd::PauseTask { task } => api.post(
+            &format!("/api/v1/tasks/{}/pause", enc(&task_name(task)?)),
+            &json!({}),
+        ),
+        Cmd::ResumeTask { task } => api.post(
+            &format!("/api/v1/tasks/{}/resume", enc(&task_name(task)?)),
+            &json!({}),
+        ),
+        Cmd::StopTask { task } => api.post(
+            &format!("/api/v1/tasks/{}/stop", enc(&task_name(task)?)),
+            &json!({}),
+        ),
+        Cmd::Encrypt {
+            plaintext,
+            secret_key_path,
+        } => match secret_key_path {
+            Some(p) => {
+                let key = ferry_config::SecretKey::load(Path::new(p)).map_err(|e| e.to_string())?;
+                let c = ferry_config::encrypt(&key, plaintext).map_err(|e| e.to_string())?;
+                Ok(json!({"result": true, "msg": "", "ciphertext": c}))
+            }
+            None => api.post(
+                "/api/v1/encrypt",
+                &serde_json::to_value(EncryptRequest {
+                    plaintext: plaintext.clone(),
+                })
+                .unwrap_or_default(),
+            ),
+        },
+        Cmd::Validate {
+            files,
+            secret_key_path,
+        } => validate(files, secret_key_path.as_deref()),
+    }
+}
+
+fn source_id_of(path: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("source-id:") {
+            return Ok(rest
+                .split('#')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches(['"', '\''])
+                .to_string());
+        }
+    }
+    Err(format!("{path} has no top-level `source-id:`"))
+}
+
+fn validate(files: &[String], key_path: Option<&str>) -> Result<Value, String> {
+    if files.is_empty() {
+        return Err("validate needs at least one file".into());
+    }
+    let key = match key_path {
+        Some(p) => Some(ferry_config::SecretKey::load(Path::new(p)).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let mut results = Vec::new();
+    let mut all_ok = true;
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read {f}: {e}"))?;
+        let env = |n: &str| std::env::var(n).ok();
+        let (kind, outcome) = match ferry_config::detect_kind(&text) {
+            ferry_config::FileKind::Source => (
+                "source",
+                ferry_config::parse_source_str(&text, f, &env, key.as_ref()).map(|l| l.warnings),
+            ),
+            ferry_config::FileKind::Task => (
+                "task",
+                ferry_config::parse_task_str(&text, f, &env, key.as_ref()).map(|l| l.warnings),
+            ),
+            ferry_config::FileKind::Daemon => (
+                "daemon",
+                ferry_config::parse_daemon_str(&text, f, &env).map(|l| l.warnings),
+            ),
+        };
+        match outcome {
+            Ok(warnings) => {
+                for w in &warnings {
+                    eprintln!("warning: {w}");
+                }
+                results.push(json!({"file": f, "kind": kind, "result": true, "warnings": warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>()}));
+            }
+            Err(e) => {
+                all_ok = false;
+                eprintln!("{e}");
+                results.push(json!({"file": f, "kind": kind, "result": false, "errors": e.errors().iter().map(|x| x.to_string()).collect::<Vec<_>>()}));
+            }
+        }
+    }
+    Ok(json!({"result": all_ok, "msg": "", "files": results}))
+}
+
+fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+struct Api {
+    base: String,
+}
+
+impl Api {
+    fn call(&self, r: Result<ureq::Response, ureq::Error>) -> Result<Value, String> {
+        match r {
+            Ok(resp) => resp
+                .into_json()
+                .map_err(|e| format!("bad answer from ferryd: {e}")),
+            Err(ureq::Error::Status(_, resp)) => resp
+                .into_json()
+                .map_err(|e| format!("bad answer from ferryd: {e}")),
+            Err(e) => Err(format!("cannot reach ferryd at {}: {e}", self.base)),
+        }
+    }
+    fn agent() -> ureq::Agent {
+        ureq::AgentBuilder::new()
+            .timeout(std::time::Duration::from_secs(600))
+            .build()
+    }
+    fn get(&self, path: &str) -> Result<Value, String> {
+        self.call(Self::agent().get(&format!("{}{path}", self.base)).call())
+    }
+    fn delete(&self, path: &str) -> Result<Value, String> {
+        self.call(Self::agent().delete(&format!("{}{path}", self.base)).call())
+    }
+    fn post(&self, path: &str, body: &Value) -> Result<Value, String> {
+        self.call(
+            Self::agent()
+                .post(&format!("{}{path}", self.base))
+                .send_json(body.clone()),
+        )
+    }
+}

@@ -1,1 +1,182 @@
-fn main() {}
+//! `ferryd`: the Ferry daemon.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Parser;
+use ferry_config::{DaemonConfig, SecretKey};
+use ferry_daemon::{api, registry::Registry};
+use ferry_relay::Store;
+use tracing::{error, info};
+
+/// Ferry: MySQL/MariaDB → TiDB/MySQL migration daemon (DM-compatible).
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Daemon configuration file (YAML).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Address of the HTTP API (overrides the file), e.g. 127.0.0.1:8261.
+    #[arg(long)]
+    master_addr: Option<String>,
+    /// State directory (overrides the file).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Log level (overrides the file): debug, info, warn, error.
+    #[arg(long)]
+    log_level: Option<String>,
+    /// Log file (overrides the file); default stderr.
+    #[arg(long)]
+    log_file: Option<PathBuf>,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let mut cfg = match &args.config {
+        Some(path) => match ferry_config::load_daemon_file(path) {
+            Ok(l) => {
+                l.log_warnings();
+                l.config
+            }
+            Err(e) => {
+                eprintln!("ferryd: {e}");
+                return std::process::ExitCode::from(2);
+            }
+        },
+        None => DaemonConfig::default(),
+    };
+    if let Some(a) = args.master_addr {
+        cfg.master_addr = a;
+    }
+    if let Some(d) = args.data_dir {
+        cfg.data_dir = d;
+    }
+    if let Some(f) = args.log_file {
+        cfg.log_file = Some(f);
+    }
+    let level = args.log_level.unwrap_or_else(|| cfg.log_level.to_string());
+    if let Err(e) = init_logging(
+        &level,
+        cfg.log_file.as_deref(),
+        cfg.log_format.to_string() == "json",
+    ) {
+        eprintln!("ferryd: cannot set up logging: {e}");
+        return std::process::ExitCode::from(2);
+    }
+    match run(cfg) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e}");
+            eprintln!("ferryd: {e}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(level: &str, file: Option<&std::path::Path>, json: bool) -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_new(format!("{level},mysql_async=warn"))
+        .map_err(|e| e.to_string())?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let writer: tracing_subscriber::fmt::writer::BoxMakeWriter = match file {
+        Some(p) => {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            tracing_subscriber::fmt::writer::BoxMakeWriter::new(Arc::new(f))
+        }
+        None => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
+    };
+    if json {
+        builder.json().with_writer(writer).init();
+    } else {
+        builder.with_ansi(file.is_none()).with_writer(writer).init();
+    }
+    Ok(())
+}
+
+fn run(cfg: DaemonConfig) -> Result<(), String> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| format!("cannot create data-dir {}: {e}", cfg.data_dir.display()))?;
+    let key = match &cfg.secret_key_path {
+        Some(p) => Some(SecretKey::load(p).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let store = Arc::new(Store::open(&cfg.data_dir.join("state")).map_err(|e| e.to_string())?);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("ferry-worker")
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
+    let server = Arc::new(
+        tiny_http::Server::http(&cfg.master_addr)
+            .map_err(|e| format!("cannot listen on master-addr {}: {e}", cfg.master_addr))?,
+    );
+    info!(addr = %cfg.master_addr, data_dir = %cfg.data_dir.display(), "ferryd listening");
+
+    let system = actix::System::new();
+    let handle = rt.handle().clone();
+    let arbiter = actix::Arbiter::new();
+    let registry = Registry::restore(store, key, handle.clone(), arbiter.handle())?;
+
+    let metrics: Arc<dyn Fn() -> String + Send + Sync> = {
+        let p = prometheus.clone();
+        Arc::new(move || {
+            p.run_upkeep();
+            p.render()
+        })
+    };
+    let http = {
+        let server = server.clone();
+        let registry = registry.clone();
+        std::thread::spawn(move || api::serve(server, registry, metrics, 4))
+    };
+    notify_ready();
+
+    // SIGTERM / SIGINT: stop the API, stop the tasks (they resume on the next start).
+    let sys = actix::System::current();
+    let stop_server = server.clone();
+    let reg_for_signal = registry.clone();
+    handle.spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = tokio::signal::ctrl_c() => {},
+        }
+        info!("shutting down");
+        stop_server.unblock();
+        std::thread::spawn(move || {
+            reg_for_signal.shutdown();
+            sys.stop();
+        });
+    });
+    system.run().map_err(|e| e.to_string())?;
+    for _ in 0..4 {
+        server.unblock();
+    }
+    let _ = http.join();
+    arbiter.stop();
+    rt.shutdown_timeout(std::time::Duration::from_secs(5));
+    info!("ferryd stopped");
+    Ok(())
+}
+
+/// Tells systemd (`Type=notify`) that the daemon is ready, when started by it.
+fn notify_ready() {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let sock = match std::os::unix::net::UnixDatagram::unbound() {
+        Ok(s) => s,
+        Err(_) => return,
+    };
+    let path = PathBuf::from(path);
+    let _ = sock.send_to(b"READY=1", &path);
+}

@@ -1,0 +1,129 @@
+//! Live progress of a full phase, shared between its workers and `query-status`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use ferry_model::TableName;
+use serde_json::json;
+
+/// Counters updated by dumpers and loaders; read by status queries.
+#[derive(Debug, Default)]
+pub struct BulkProgress {
+    /// Rows read from the upstream in this run (including chunks later rolled back).
+    pub dumped_rows: AtomicU64,
+    /// Bytes produced for the downstream in this run.
+    pub dumped_bytes: AtomicU64,
+    /// Rows committed downstream (all runs of the task).
+    pub loaded_rows: AtomicU64,
+    /// Bytes committed downstream (all runs of the task).
+    pub loaded_bytes: AtomicU64,
+    /// Estimated rows of all selected tables.
+    pub est_total_rows: AtomicU64,
+    /// Chunks in the plan.
+    pub total_chunks: AtomicU64,
+    /// Chunks committed.
+    pub done_chunks: AtomicU64,
+    tables: Mutex<HashMap<TableName, (u32, u32)>>,
+    started: Mutex<Option<(Instant, u64)>>,
+}
+
+impl BulkProgress {
+    /// Records the plan: chunks per table, and what is already committed.
+    pub fn set_plan(&self, per_table: HashMap<TableName, (u32, u32)>, est_rows: u64) {
+        let total: u32 = per_table.values().map(|(t, _)| *t).sum();
+        let done: u32 = per_table.values().map(|(_, d)| *d).sum();
+        self.total_chunks.store(u64::from(total), Ordering::Relaxed);
+        self.done_chunks.store(u64::from(done), Ordering::Relaxed);
+        self.est_total_rows.store(est_rows, Ordering::Relaxed);
+        *self.tables.lock().unwrap_or_else(|e| e.into_inner()) = per_table;
+        *self.started.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((Instant::now(), self.loaded_bytes.load(Ordering::Relaxed)));
+    }
+
+    /// Records a committed chunk.
+    pub fn chunk_committed(&self, table: &TableName, rows: u64, bytes: u64) {
+        self.loaded_rows.fetch_add(rows, Ordering::Relaxed);
+        self.loaded_bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.done_chunks.fetch_add(1, Ordering::Relaxed);
+        if let Some(e) = self
+            .tables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(table)
+        {
+            e.1 += 1;
+        }
+    }
+
+    /// DM-shaped `dump` and `load` status objects.
+    pub fn status(
+        &self,
+        meta_binlog: Option<String>,
+        meta_gtid: Option<String>,
+    ) -> (serde_json::Value, serde_json::Value) {
+        let tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
+        let total_tables = tables.len();
+        let completed = tables.values().filter(|(t, d)| d >= t).count();
+        drop(tables);
+        let (elapsed, base_bytes) = self
+            .started
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|(t, b)| (t.elapsed().as_secs_f64(), b))
+            .unwrap_or((0.0, 0));
+        let dumped_bytes = self.dumped_bytes.load(Ordering::Relaxed);
+        let dumped_rows = self.dumped_rows.load(Ordering::Relaxed);
+        let loaded_bytes = self.loaded_bytes.load(Ordering::Relaxed);
+        let loaded_rows = self.loaded_rows.load(Ordering::Relaxed);
+        let est_rows = self.est_total_rows.load(Ordering::Relaxed);
+        let total = self.total_chunks.load(Ordering::Relaxed);
+        let done = self.done_chunks.load(Ordering::Relaxed);
+        let rate = |b: u64| {
+            if elapsed > 0.0 {
+                (b as f64 / elapsed) as u64
+            } else {
+                0
+            }
+        };
+        let pct = if total == 0 {
+            0.0
+        } else {
+            100.0 * done as f64 / total as f64
+        };
+        // Bytes still to load, extrapolated from the committed chunks.
+        let total_bytes = if done == 0 {
+            0
+        } else {
+            (loaded_bytes as f64 * total as f64 / done as f64) as u64
+        };
+        let rows_rate = if elapsed > 0.0 {
+            (loaded_rows as f64 / elapsed) as u64
+        } else {
+            0
+        };
+        let dump = json!({
+            "totalTables": total_tables,
+            "completedTables": completed,
+            "finishedBytes": dumped_bytes,
+            "finishedRows": dumped_rows,
+            "estimateTotalRows": est_rows,
+            "bps": rate(dumped_bytes),
+            "progress": format!("{:.2} %", if est_rows == 0 { pct } else { (100.0 * dumped_rows as f64 / est_rows as f64).min(100.0) }),
+        });
+        let load = json!({
+            "finishedBytes": loaded_bytes,
+            "totalBytes": total_bytes.max(loaded_bytes),
+            "finishedRows": loaded_rows,
+            "totalChunks": total,
+            "finishedChunks": done,
+            "progress": format!("{pct:.2} %"),
+            "metaBinlog": meta_binlog.unwrap_or_default(),
+            "metaBinlogGTID": meta_gtid.unwrap_or_default(),
+            "bps": rate(loaded_bytes.saturating_sub(base_bytes)),
+            "rps": rows_rate,
+        });
+        (dump, load)
+    }
+}

@@ -1,0 +1,324 @@
+//! `check-task`: the prechecks DM runs before a task starts, against the real servers.
+
+use ferry_model::TaskMode;
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+use serde_json::{json, Value};
+
+use crate::bulk::Consistency;
+use crate::db::{read_position, Endpoint, ServerInfo};
+use crate::grants::Grants;
+use crate::pipeline::Subtask;
+use crate::schema;
+
+/// Outcome of one check item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Passed.
+    Success,
+    /// Passed with something the user should know.
+    Warn,
+    /// Blocks the task.
+    Fail,
+}
+
+/// One precheck item, as DM reports it.
+#[derive(Debug, Clone)]
+pub struct CheckItem {
+    /// DM's item name (the one `ignore-checking-items` takes).
+    pub name: &'static str,
+    /// What it verifies.
+    pub desc: String,
+    /// Result.
+    pub state: State,
+    /// Problems found.
+    pub errors: Vec<String>,
+    /// How to fix them.
+    pub instruction: String,
+}
+
+impl CheckItem {
+    fn new(name: &'static str, desc: impl Into<String>) -> Self {
+        Self {
+            name,
+            desc: desc.into(),
+            state: State::Success,
+            errors: Vec::new(),
+            instruction: String::new(),
+        }
+    }
+
+    fn fail(mut self, e: impl Into<String>, instruction: impl Into<String>) -> Self {
+        self.state = State::Fail;
+        self.errors.push(e.into());
+        self.instruction = instruction.into();
+        self
+    }
+
+    fn to_json(&self, id: usize) -> Value {
+        let severity = match self.state {
+            State::Fail => "fail",
+            State::Warn => "warn",
+            State::Success => "success",
+        };
+        json!({
+            "id": id,
+            "name": self.name,
+            "desc": self.desc,
+            "state": severity,
+            "errors": self.errors.iter().map(|e| json!({"severity": severity, "short_error": e})).collect::<Vec<_>>(),
+            "instruction": self.instruction,
+            "extra": "",
+        })
+    }
+}
+
+async fn grants(conn: &mut Conn, ep: &Endpoint) -> Result<Grants, String> {
+    let lines: Vec<String> = conn
+        .query("SHOW GRANTS FOR CURRENT_USER()")
+        .await
+        .map_err(|e| format!("{ep:?}: SHOW GRANTS failed: {e}"))?;
+    Ok(Grants::parse(&lines))
+}
+
+/// Runs every precheck of a task's subtasks; `ignore` is `ignore-checking-items`.
+pub async fn check_subtasks(
+    subtasks: &[Subtask],
+    mode: TaskMode,
+    ignore: &[String],
+) -> Vec<CheckItem> {
+    let mut items = Vec::new();
+    for sub in subtasks {
+        items.extend(check_subtask(sub, mode).await);
+    }
+    if ignore.iter().any(|i| i == "all") {
+        return Vec::new();
+    }
+    items.retain(|i| !ignore.iter().any(|x| x == i.name));
+    items
+}
+
+async fn check_subtask(sub: &Subtask, mode: TaskMode) -> Vec<CheckItem> {
+    let spec = &sub.bulk;
+    let up = &spec.upstream;
+    let down = &spec.downstream;
+    let mut items = Vec::new();
+    let src = &sub.source_id;
+
+    // Connectivity.
+    let mut up_conn = match up.connect(Vec::new()).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            items.push(
+                CheckItem::new(
+                    "source_db_connection",
+                    format!("source `{src}` is reachable"),
+                )
+                .fail(
+                    e.to_string(),
+                    "check from.host/port/user/password of the source and that the server is up",
+                ),
+            );
+            None
+        }
+    };
+    let mut down_conn = match down.connect(Vec::new()).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            items.push(
+                CheckItem::new("target_db_connection", "target database is reachable").fail(
+                    e.to_string(),
+                    "check target-database host/port/user/password",
+                ),
+            );
+            None
+        }
+    };
+
+    if let Some(conn) = up_conn.as_mut() {
+        let info = ServerInfo::detect(conn, up).await;
+        let mut version =
+            CheckItem::new("version", format!("version of source `{src}` is supported"));
+        match &info {
+            Ok(i) => {
+                let supported = match i.flavor {
+                    crate::db::Flavor::Mariadb => i.version >= (10, 1, 2),
+                    _ => i.version >= (5, 6, 0),
+                };
+                if !supported {
+                    version.state = State::Warn;
+                    version.errors.push(format!(
+                        "version {} is older than supported",
+                        i.version_text
+                    ));
+                }
+            }
+            Err(e) => version = version.fail(e.to_string(), ""),
+        }
+        items.push(version);
+        let tables = select(sub, conn).await;
+        if mode.has_full() {
+            items.push(dump_privilege(sub, conn, &tables).await);
+            // The start position must be readable before anything is copied.
+            if let Ok(i) = &info {
+                let mut pos = CheckItem::new(
+                    "binlog_position",
+                    format!("the binlog position of source `{src}` can be read (full-phase hand-off point)"),
+                );
+                if let Err(e) = read_position(conn, i, up).await {
+                    pos = pos.fail(e.to_string(), "enable log_bin on the upstream and grant REPLICATION CLIENT (MariaDB: BINLOG MONITOR)");
+                }
+                items.push(pos);
+            }
+        }
+        items.push(table_schema(sub, conn, &tables).await);
+    }
+    if let Some(conn) = down_conn.as_mut() {
+        let mut item = CheckItem::new("target_privilege", "privileges of the target user");
+        match grants(conn, down).await {
+            Ok(g) => {
+                let missing: Vec<&str> = [
+                    "CREATE", "SELECT", "INSERT", "UPDATE", "DELETE", "ALTER", "DROP", "INDEX",
+                ]
+                .into_iter()
+                .filter(|p| !g.has_global(p))
+                .collect();
+                if !missing.is_empty() {
+                    item = item.fail(
+                        format!(
+                            "target user {} lacks global {}",
+                            down.user,
+                            missing.join(", ")
+                        ),
+                        format!("GRANT {} ON *.* TO the target user", missing.join(", ")),
+                    );
+                }
+            }
+            Err(e) => item = item.fail(e, ""),
+        }
+        items.push(item);
+    }
+    items
+}
+
+async fn select(sub: &Subtask, conn: &mut Conn) -> Vec<schema::TableMeta> {
+    let spec = &sub.bulk;
+    let mut out = Vec::new();
+    if let Ok(names) = schema::list_tables(conn, &spec.upstream).await {
+        for n in names {
+            if spec.balist.allows_table(&n.schema, &n.table) {
+                if let Ok(m) = schema::table_meta(conn, &spec.upstream, &n).await {
+                    out.push(m);
+                }
+            }
+        }
+    }
+    out
+}
+
+async fn dump_privilege(sub: &Subtask, conn: &mut Conn, tables: &[schema::TableMeta]) -> CheckItem {
+    let spec = &sub.bulk;
+    let mut item = CheckItem::new(
+        "dump_privilege",
+        format!(
+            "privileges of the source `{}` user for --consistency {}",
+            sub.source_id, spec.consistency
+        ),
+    );
+    let g = match grants(conn, &spec.upstream).await {
+        Ok(g) => g,
+        Err(e) => return item.fail(e, ""),
+    };
+    let mut missing = Vec::new();
+    for t in tables {
+        if !g.has_on_table("SELECT", &t.name.schema, &t.name.table) {
+            missing.push(format!("SELECT on {}", t.name));
+        }
+    }
+    match spec.consistency {
+        Consistency::Flush if !g.has_global("RELOAD") && !g.has_global("FLUSH_TABLES") => {
+            missing.push("RELOAD (for FLUSH TABLES WITH READ LOCK)".into())
+        }
+        Consistency::Lock => {
+            for t in tables {
+                if !g.has_on_table("LOCK TABLES", &t.name.schema, &t.name.table) {
+                    missing.push(format!("LOCK TABLES on {}", t.name));
+                }
+            }
+        }
+        Consistency::Auto if !g.has_global("RELOAD") && !g.has_global("FLUSH_TABLES") => {
+            let lockable = tables
+                .iter()
+                .all(|t| g.has_on_table("LOCK TABLES", &t.name.schema, &t.name.table));
+            if !lockable {
+                missing.push("RELOAD, or LOCK TABLES on every table (--consistency auto)".into());
+            }
+        }
+        _ => {}
+    }
+    if !missing.is_empty() {
+        if !g.roles.is_empty() {
+            item.state = State::Warn;
+            item.errors.push(format!(
+                "could not confirm: {} (the user has roles {} whose privileges are not expanded)",
+                missing.join(", "),
+                g.roles.join(", ")
+            ));
+        } else {
+            item = item.fail(
+                format!("missing {}", missing.join(", ")),
+                "grant the privileges, or use extra-args: \"--consistency none\" (no RELOAD/LOCK needed, as on Aurora)",
+            );
+        }
+    }
+    item
+}
+
+async fn table_schema(sub: &Subtask, _conn: &mut Conn, tables: &[schema::TableMeta]) -> CheckItem {
+    let mut item = CheckItem::new(
+        "table_schema",
+        format!(
+            "tables of source `{}` have a primary or unique key",
+            sub.source_id
+        ),
+    );
+    for t in tables {
+        if t.split_key.is_empty() {
+            item.state = State::Warn;
+            item.errors.push(format!(
+                "table {} has no primary key nor NOT NULL unique key: it is copied as one stream, \
+                 and exactly-once replication cannot use a key for it",
+                t.name
+            ));
+        }
+    }
+    if tables.is_empty() {
+        item = item.fail(
+            "no upstream table matches the block-allow-list".to_string(),
+            "check block-allow-list of the task",
+        );
+    }
+    item
+}
+
+/// DM's `check-task` JSON: `{result, msg, results, summary}`.
+pub fn report(items: &[CheckItem]) -> Value {
+    let failed = items.iter().filter(|i| i.state == State::Fail).count();
+    let warning = items.iter().filter(|i| i.state == State::Warn).count();
+    let successful = items.len() - failed - warning;
+    let msg = if failed == 0 {
+        if warning == 0 {
+            "check pass!!!".to_string()
+        } else {
+            format!("check pass with {warning} warning(s)")
+        }
+    } else {
+        format!("[code=26005:class=task-check:scope=internal:level=medium] precheck failed: {failed} item(s) failed")
+    };
+    json!({
+        "result": failed == 0,
+        "msg": msg,
+        "results": items.iter().enumerate().map(|(i, c)| c.to_json(i)).collect::<Vec<_>>(),
+        "summary": {"passed": failed == 0, "total": items.len(), "successful": successful, "failed": failed, "warning": warning},
+    })
+}

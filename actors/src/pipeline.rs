@@ -1,0 +1,128 @@
+//! The one place that turns configuration into running parts: a task's subtasks (one per
+//! `mysql-instances` entry) with their endpoints, rules and unit settings.
+
+use std::collections::HashMap;
+
+use ferry_config::{DbConfig, LoaderConfig, OnDuplicateLogical, SourceConfig, TaskConfig};
+
+use crate::bulk::{BulkSpec, Consistency, OnDuplicate};
+use crate::db::{Endpoint, TlsFiles};
+use crate::error::{Side, TaskError};
+use crate::rules::{BlockAllowList, RouteSpec, Router};
+
+/// The default `--consistency` when `extra-args` does not set one (DM/dumpling: `auto`).
+pub const DEFAULT_CONSISTENCY: Consistency = Consistency::Auto;
+
+/// Builds an endpoint from a DM `from:` / `target-database:` block.
+pub fn endpoint(side: Side, db: &DbConfig) -> Endpoint {
+    Endpoint {
+        side,
+        host: db.host.clone(),
+        port: db.port,
+        user: db.user.clone(),
+        password: db.password.expose().to_string(),
+        session: db
+            .session
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        tls: db.security.as_ref().map(|s| TlsFiles { ca: s.ca_pem() }),
+    }
+}
+
+/// One subtask: a (task, source) pair.
+pub struct Subtask {
+    /// Source id.
+    pub source_id: String,
+    /// The full phase, when the task mode has one.
+    pub bulk: BulkSpec,
+}
+
+/// Builds every subtask of a task. `sources` are the registered sources by id.
+pub fn build_subtasks(
+    task: &TaskConfig,
+    sources: &HashMap<String, SourceConfig>,
+) -> Result<Vec<Subtask>, TaskError> {
+    let target = task
+        .target()
+        .ok_or_else(|| TaskError::Config("task has no target-database".into()))?;
+    let mut out = Vec::new();
+    for (i, inst) in task.mysql_instances.iter().enumerate() {
+        let source = sources.get(&inst.source_id).ok_or_else(|| {
+            TaskError::Config(format!(
+                "mysql-instances[{i}].source-id `{}` is not a registered source \
+                 (create it first: operate-source create source.yaml)",
+                inst.source_id
+            ))
+        })?;
+        let balist = match task.instance_block_allow_list(i) {
+            Some(r) => BlockAllowList::new(
+                &r.do_dbs,
+                &r.ignore_dbs,
+                &r.do_tables
+                    .iter()
+                    .map(|t| (t.db_name.clone(), t.tbl_name.clone()))
+                    .collect::<Vec<_>>(),
+                &r.ignore_tables
+                    .iter()
+                    .map(|t| (t.db_name.clone(), t.tbl_name.clone()))
+                    .collect::<Vec<_>>(),
+                task.case_sensitive,
+            ),
+            None => BlockAllowList::new(&[], &[], &[], &[], task.case_sensitive),
+        }
+        .map_err(|e| TaskError::Config(format!("mysql-instances[{i}].block-allow-list: {e}")))?;
+        let named: Vec<(&String, &ferry_config::RouteRule)> = inst
+            .route_rules
+            .iter()
+            .filter_map(|n| task.routes.get(n).map(|r| (n, r)))
+            .collect();
+        let specs: Vec<RouteSpec<'_>> = named
+            .iter()
+            .map(|(n, r)| RouteSpec {
+                name: n,
+                schema_pattern: &r.schema_pattern,
+                table_pattern: &r.table_pattern,
+                target_schema: &r.target_schema,
+                target_table: &r.target_table,
+            })
+            .collect();
+        let router = Router::new(&specs, task.case_sensitive)
+            .map_err(|e| TaskError::Config(format!("mysql-instances[{i}].route-rules: {e}")))?;
+        let dumper = task.instance_mydumper(i);
+        let loader: LoaderConfig = task.instance_loader(i);
+        let extra = dumper.parsed_extra_args().map_err(|e| {
+            TaskError::Config(format!("mysql-instances[{i}] mydumper extra-args: {e}"))
+        })?;
+        let chunk_bytes = dumper.chunk_filesize_bytes().map_err(|e| {
+            TaskError::Config(format!("mysql-instances[{i}] mydumper chunk-filesize: {e}"))
+        })?;
+        let user_where = Some(dumper.r#where.clone())
+            .filter(|w| !w.trim().is_empty())
+            .or(extra.r#where.clone());
+        out.push(Subtask {
+            source_id: inst.source_id.clone(),
+            bulk: BulkSpec {
+                task: task.name.clone(),
+                source_id: inst.source_id.clone(),
+                upstream: endpoint(Side::Upstream, &source.from),
+                downstream: endpoint(Side::Downstream, target),
+                balist,
+                router,
+                threads: dumper.threads.max(1) as usize,
+                pool_size: loader.pool_size.max(1) as usize,
+                rows: dumper.rows.filter(|r| *r > 0).or(extra.rows),
+                chunk_filesize_mib: (chunk_bytes / (1024 * 1024)).max(1),
+                consistency: extra.consistency.unwrap_or(DEFAULT_CONSISTENCY),
+                user_where,
+                meta_schema: task.meta_schema.clone(),
+                on_duplicate: match loader.effective_on_duplicate() {
+                    OnDuplicateLogical::Replace => OnDuplicate::Replace,
+                    OnDuplicateLogical::Ignore => OnDuplicate::Ignore,
+                    OnDuplicateLogical::Error => OnDuplicate::Error,
+                },
+            },
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,382 @@
+//! The task actor: runs a task's subtasks, retries transient failures from the checkpoint,
+//! and answers status queries in DM's shape.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix::{Actor, Context, Handler, Message};
+use ferry_model::{Location, Stage, Unit};
+use ferry_relay::CheckpointStore;
+use serde_json::{json, Value};
+use tokio::task::JoinHandle;
+use tracing::{error, info, info_span, warn, Instrument};
+
+use crate::bulk::{self, BulkProgress};
+use crate::pipeline::Subtask;
+
+/// Called when the task's overall stage changes, so that the daemon can persist it.
+pub type StageSink = Arc<dyn Fn(Stage, Option<String>) + Send + Sync>;
+
+/// Retry policy for transient errors (DM's `checker` backoff).
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    /// First wait.
+    pub min: Duration,
+    /// Longest wait.
+    pub max: Duration,
+    /// Attempts before the task is paused.
+    pub max_attempts: u32,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            min: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+            max_attempts: 10,
+        }
+    }
+}
+
+/// Live state of one subtask.
+#[derive(Debug)]
+pub struct SubtaskState {
+    /// Source id.
+    pub source_id: String,
+    /// Stage.
+    pub stage: Stage,
+    /// Current unit.
+    pub unit: Unit,
+    /// Error that paused it, or the last transient error being retried.
+    pub error: Option<String>,
+    /// True when `error` paused the subtask (false: being retried).
+    pub error_is_fatal: bool,
+    /// Full-phase progress.
+    pub progress: Arc<BulkProgress>,
+    /// Full-phase start position, once known.
+    pub start: Option<Location>,
+}
+
+/// A running task.
+pub struct TaskActor {
+    name: String,
+    subtasks: Vec<Arc<Subtask>>,
+    states: Vec<Arc<Mutex<SubtaskState>>>,
+    store: Arc<dyn CheckpointStore>,
+    sink: StageSink,
+    backoff: Backoff,
+    rt: tokio::runtime::Handle,
+    runner: Option<JoinHandle<()>>,
+}
+
+impl TaskActor {
+    /// Creates the actor; it starts working when started if `initial` is `Running`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        name: String,
+        subtasks: Vec<Subtask>,
+        store: Arc<dyn CheckpointStore>,
+        sink: StageSink,
+        backoff: Backoff,
+        initial: Stage,
+        initial_error: Option<String>,
+        rt: tokio::runtime::Handle,
+    ) -> Self {
+        let states = subtasks
+            .iter()
+            .map(|s| {
+                let full = store
+                    .full_phase(&s.bulk.task, &s.source_id)
+                    .unwrap_or_default();
+                Arc::new(Mutex::new(SubtaskState {
+                    source_id: s.source_id.clone(),
+                    stage: initial,
+                    unit: Unit::Load,
+                    error: initial_error.clone(),
+                    error_is_fatal: initial_error.is_some(),
+                    progress: Arc::new(BulkProgress::default()),
+                    start: full.start,
+                }))
+            })
+            .collect();
+        Self {
+            name,
+            subtasks: subtasks.into_iter().map(Arc::new).collect(),
+            states,
+            store,
+            sink,
+            backoff,
+            rt,
+            runner: None,
+        }
+    }
+
+    fn start_runner(&mut self) {
+        let subtasks = self.subtasks.clone();
+        let states = self.states.clone();
+        let store = self.store.clone();
+        let sink = self.sink.clone();
+        let backoff = self.backoff;
+        let name = self.name.clone();
+        for s in &self.states {
+            let mut st = lock(s);
+            st.stage = Stage::Running;
+            st.error = None;
+            st.error_is_fatal = false;
+        }
+        (self.sink)(Stage::Running, None);
+        self.runner = Some(
+            self.rt.spawn(
+                async move {
+                    let runs = subtasks.iter().zip(&states).map(|(sub, state)| {
+                        run_subtask(sub.clone(), state.clone(), store.clone(), backoff)
+                    });
+                    futures::future::join_all(runs).await;
+                    let (stage, err) = overall(&states);
+                    info!(stage = %stage, "task ended");
+                    sink(stage, err);
+                }
+                .instrument(info_span!("task", name = %name)),
+            ),
+        );
+    }
+
+    fn stop_runner(&mut self) {
+        if let Some(h) = self.runner.take() {
+            h.abort();
+        }
+    }
+}
+
+fn lock(s: &Mutex<SubtaskState>) -> std::sync::MutexGuard<'_, SubtaskState> {
+    s.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The task's stage from its subtasks' (DM: Finished/Paused/... when all agree, else Running).
+fn overall(states: &[Arc<Mutex<SubtaskState>>]) -> (Stage, Option<String>) {
+    let stages: Vec<(Stage, Option<String>)> = states
+        .iter()
+        .map(|s| {
+            let st = lock(s);
+            (st.stage, st.error.clone())
+        })
+        .collect();
+    if let Some((_, e)) = stages
+        .iter()
+        .find(|(s, e)| *s == Stage::Paused && e.is_some())
+    {
+        return (Stage::Paused, e.clone());
+    }
+    let first = stages.first().map(|s| s.0).unwrap_or(Stage::New);
+    if stages.iter().all(|(s, _)| *s == first) {
+        (first, None)
+    } else {
+        (Stage::Running, None)
+    }
+}
+
+async fn run_subtask(
+    sub: Arc<Subtask>,
+    state: Arc<Mutex<SubtaskState>>,
+    store: Arc<dyn CheckpointStore>,
+    backoff: Backoff,
+) {
+    let span = info_span!("subtask", source = %sub.source_id);
+    async move {
+        let mut attempt = 0u32;
+        let mut wait = backoff.min;
+        loop {
+            let progress = Arc::new(BulkProgress::default());
+            lock(&state).progress = progress.clone();
+            let result = bulk::run(&sub.bulk, store.as_ref(), &progress).await;
+            let retry = {
+                let mut st = lock(&state);
+                match result {
+                    Ok(start) => {
+                        st.start = Some(start);
+                        st.stage = Stage::Finished;
+                        st.error = None;
+                        st.error_is_fatal = false;
+                        false
+                    }
+                    Err(e) if e.is_transient() && attempt < backoff.max_attempts => {
+                        attempt += 1;
+                        warn!(error = %e, attempt, wait_s = wait.as_secs(), "transient error; resuming from the checkpoint");
+                        st.error = Some(e.to_string());
+                        true
+                    }
+                    Err(e) => {
+                        error!(error = %e, "subtask paused");
+                        st.stage = Stage::Paused;
+                        st.error = Some(e.to_string());
+                        st.error_is_fatal = true;
+                        false
+                    }
+                }
+            };
+            if !retry {
+                return;
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(backoff.max);
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+impl Actor for TaskActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _ctx: &mut Self::Context) {
+        let running = self.states.iter().any(|s| lock(s).stage == Stage::Running);
+        if running {
+            self.start_runner();
+        }
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        self.stop_runner();
+    }
+}
+
+/// Ask for the task's status (DM's per-source `subTaskStatus`).
+#[derive(Message)]
+#[rtype(result = "TaskStatus")]
+pub struct QueryStatus;
+
+/// A task's status.
+#[derive(Debug, Clone)]
+pub struct TaskStatus {
+    /// Overall stage.
+    pub stage: Stage,
+    /// Overall error, if paused by one.
+    pub error: Option<String>,
+    /// Per source: `(source-id, subTaskStatus JSON)`.
+    pub subtasks: Vec<(String, Value)>,
+}
+
+impl Handler<QueryStatus> for TaskActor {
+    type Result = actix::MessageResult<QueryStatus>;
+
+    fn handle(&mut self, _: QueryStatus, _: &mut Self::Context) -> Self::Result {
+        let (stage, error) = overall(&self.states);
+        let subtasks = self
+            .states
+            .iter()
+            .map(|s| {
+                let st = lock(s);
+                (st.source_id.clone(), subtask_json(&self.name, &st))
+            })
+            .collect();
+        actix::MessageResult(TaskStatus {
+            stage,
+            error,
+            subtasks,
+        })
+    }
+}
+
+fn subtask_json(task: &str, st: &SubtaskState) -> Value {
+    let (meta_binlog, meta_gtid) = match &st.start {
+        Some(l) => (
+            Some(l.binlog.to_string()),
+            l.gtid.as_ref().map(|g| g.to_string()),
+        ),
+        None => (None, None),
+    };
+    let (dump, load) = st.progress.status(meta_binlog, meta_gtid);
+    let result = st.error.as_ref().map(|e| {
+        json!({
+            "isCanceled": false,
+            "errors": [{
+                "ErrCode": if st.error_is_fatal { 34019 } else { 10006 },
+                "ErrClass": "load-unit",
+                "ErrScope": "internal",
+                "ErrLevel": "high",
+                "Message": e,
+                "RawCause": "",
+                "Workaround": if st.error_is_fatal {
+                    "fix the cause, then `resume-task` (committed chunks are not copied again)"
+                } else {
+                    "transient error: Ferry is retrying from the checkpoint"
+                },
+            }],
+            "detail": null,
+        })
+    });
+    json!({
+        "name": task,
+        "stage": st.stage,
+        "unit": st.unit,
+        "result": result,
+        "unresolvedDDLLockID": "",
+        "dump": dump,
+        "load": load,
+    })
+}
+
+/// Pause the task (stop working, keep checkpoints).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Pause;
+
+impl Handler<Pause> for TaskActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Pause, _: &mut Self::Context) {
+        self.stop_runner();
+        for s in &self.states {
+            let mut st = lock(s);
+            if st.stage == Stage::Running {
+                st.stage = Stage::Paused;
+            }
+        }
+        (self.sink)(Stage::Paused, None);
+    }
+}
+
+/// Resume a paused task from its checkpoint.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Resume;
+
+impl Handler<Resume> for TaskActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Resume, _: &mut Self::Context) {
+        let paused = self.states.iter().any(|s| lock(s).stage == Stage::Paused);
+        if paused && self.runner.as_ref().is_none_or(|h| h.is_finished()) {
+            self.start_runner();
+        }
+    }
+}
+
+/// Stop the task for good (the actor stops).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Stop;
+
+impl Handler<Stop> for TaskActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Stop, ctx: &mut Self::Context) {
+        self.stop_runner();
+        actix::ActorContext::stop(ctx);
+    }
+}
+
+/// Daemon shutdown: stop working without changing the recorded stage, so that a running task
+/// resumes from its checkpoint when the daemon starts again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+impl Handler<Shutdown> for TaskActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
+        self.stop_runner();
+        actix::ActorContext::stop(ctx);
+    }
+}

@@ -1,0 +1,491 @@
+//! The daemon's registry: registered sources and tasks, their persistence in the state store,
+//! and the task actors.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use actix::{Actor, Addr, ArbiterHandle};
+use ferry_actors::check;
+use ferry_actors::pipeline::{self, Subtask};
+use ferry_actors::task::{Backoff, Pause, QueryStatus, Resume, StageSink, Stop, TaskActor};
+use ferry_config::{ConfigErrors, SecretKey, SourceConfig, TaskConfig};
+use ferry_model::{Stage, TaskMode};
+use ferry_relay::{CheckpointStore, SourceRecord, Store, TaskRecord};
+use serde_json::{json, Value};
+use tracing::{info, warn};
+
+use crate::wire::FileUpload;
+
+/// An API failure: HTTP status and DM-style message.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status code.
+    pub status: u16,
+    /// Message (DM style: `[code=...] ...` where DM has a code).
+    pub msg: String,
+}
+
+impl ApiError {
+    fn bad(msg: impl Into<String>) -> Self {
+        Self {
+            status: 400,
+            msg: msg.into(),
+        }
+    }
+    fn not_found(msg: impl Into<String>) -> Self {
+        Self {
+            status: 404,
+            msg: msg.into(),
+        }
+    }
+    fn internal(msg: impl Into<String>) -> Self {
+        Self {
+            status: 500,
+            msg: msg.into(),
+        }
+    }
+}
+
+struct TaskEntry {
+    config: TaskConfig,
+    addr: Addr<TaskActor>,
+}
+
+/// Everything the daemon manages.
+pub struct Registry {
+    store: Arc<Store>,
+    key: Option<SecretKey>,
+    rt: tokio::runtime::Handle,
+    arbiter: ArbiterHandle,
+    sources: Mutex<BTreeMap<String, SourceConfig>>,
+    tasks: Mutex<BTreeMap<String, TaskEntry>>,
+}
+
+fn task_mode(t: &TaskConfig) -> Result<TaskMode, ApiError> {
+    use ferry_config::enums::TaskMode as C;
+    match t.mode() {
+        C::Full | C::Dump | C::Load => Ok(TaskMode::Full),
+        C::Incremental => Ok(TaskMode::Incremental),
+        C::All | C::LoadSync => Ok(TaskMode::All),
+    }
+}
+
+impl Registry {
+    /// Opens the registry and restores what the store holds: sources, then tasks (running
+    /// tasks resume from their checkpoints).
+    pub fn restore(
+        store: Arc<Store>,
+        key: Option<SecretKey>,
+        rt: tokio::runtime::Handle,
+        arbiter: ArbiterHandle,
+    ) -> Result<Arc<Self>, String> {
+        let reg = Arc::new(Self {
+            store,
+            key,
+            rt,
+            arbiter,
+            sources: Mutex::new(BTreeMap::new()),
+            tasks: Mutex::new(BTreeMap::new()),
+        });
+        for rec in reg.store.sources().map_err(|e| e.to_string())? {
+            match SourceConfig::from_stored_json(rec.spec, reg.key.as_ref()) {
+                Ok(cfg) => {
+                    reg.sources
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(rec.id, cfg);
+                }
+                Err(e) => {
+                    warn!(source = %rec.id, error = %e, "stored source cannot be read; skipped")
+                }
+            }
+        }
+        for rec in reg.store.tasks().map_err(|e| e.to_string())? {
+            let cfg = match TaskConfig::from_stored_json(rec.spec.clone(), reg.key.as_ref()) {
+                Ok(c) => c,
+                Err(e) => {
+                    warn!(task = %rec.name, error = %e, "stored task cannot be read; skipped");
+                    continue;
+                }
+            };
+            match reg.spawn_task(cfg, rec.stage, rec.error.clone()) {
+                Ok(()) => info!(task = %rec.name, stage = %rec.stage, "task restored"),
+                Err(e) => {
+                    warn!(task = %rec.name, error = %e.msg, "stored task cannot be restarted")
+                }
+            }
+        }
+        Ok(reg)
+    }
+
+    fn env_lookup(upload: &FileUpload) -> impl Fn(&str) -> Option<String> + '_ {
+        move |name| {
+            upload
+                .env
+                .get(name)
+                .cloned()
+                .or_else(|| std::env::var(name).ok())
+        }
+    }
+
+    fn config_error(e: ConfigErrors) -> ApiError {
+        ApiError::bad(format!(
+            "[code=20005:class=config:scope=internal:level=medium] {e}"
+        ))
+    }
+
+    // ---- sources ----
+
+    /// `operate-source create`.
+    pub fn create_source(&self, up: &FileUpload) -> Result<Value, ApiError> {
+        let env = Self::env_lookup(up);
+        let loaded = ferry_config::parse_source_str(&up.text, &up.file, &env, self.key.as_ref())
+            .map_err(Self::config_error)?;
+        loaded.log_warnings();
+        let cfg = loaded.config;
+        let id = cfg.source_id.clone();
+        // Connectivity is checked now, so that a typo is reported by `operate-source create`.
+        let ep = pipeline::endpoint(ferry_actors::error::Side::Upstream, &cfg.from);
+        self.rt
+            .block_on(async {
+                let mut c = ep.connect(Vec::new()).await?;
+                ferry_actors::db::ServerInfo::detect(&mut c, &ep).await
+            })
+            .map_err(|e| {
+                ApiError::bad(format!(
+                    "[code=32001:class=dump-unit:scope=upstream:level=high] source `{id}`: {e}"
+                ))
+            })?;
+        let spec = cfg
+            .to_stored_json(self.key.as_ref())
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        if sources.contains_key(&id) {
+            return Err(ApiError::bad(format!(
+                "[code=38032:class=dm-master:scope=internal:level=medium] source `{id}` already exists; stop it first with `operate-source stop`"
+            )));
+        }
+        self.store
+            .put_source(&SourceRecord {
+                id: id.clone(),
+                spec,
+            })
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        sources.insert(id.clone(), cfg);
+        info!(source = %id, "source created");
+        Ok(
+            json!({"result": true, "msg": "", "sources": [{"result": true, "msg": "", "source": id, "worker": "ferryd"}]}),
+        )
+    }
+
+    /// `operate-source stop`.
+    pub fn stop_source(&self, id: &str) -> Result<Value, ApiError> {
+        let tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((name, _)) = tasks
+            .iter()
+            .find(|(_, t)| t.config.mysql_instances.iter().any(|i| i.source_id == id))
+        {
+            return Err(ApiError::bad(format!(
+                "source `{id}` is used by task `{name}`; stop the task first"
+            )));
+        }
+        drop(tasks);
+        let removed = self
+            .sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        if removed.is_none() {
+            return Err(ApiError::not_found(format!("source `{id}` does not exist")));
+        }
+        self.store
+            .delete_source(id)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok(
+            json!({"result": true, "msg": "", "sources": [{"result": true, "msg": "", "source": id, "worker": "ferryd"}]}),
+        )
+    }
+
+    /// `operate-source show`.
+    pub fn show_sources(&self) -> Value {
+        let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        let list: Vec<Value> = sources
+            .iter()
+            .map(|(id, s)| {
+                json!({"result": true, "msg": "", "source": id, "worker": "ferryd",
+                       "host": s.from.host, "port": s.from.port, "user": s.from.user,
+                       "enable-relay": s.enable_relay, "enable-gtid": s.enable_gtid})
+            })
+            .collect();
+        json!({"result": true, "msg": "", "sources": list})
+    }
+
+    // ---- tasks ----
+
+    fn subtasks(&self, cfg: &TaskConfig) -> Result<Vec<Subtask>, ApiError> {
+        let sources: HashMap<String, SourceConfig> = self
+            .sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        pipeline::build_subtasks(cfg, &sources).map_err(|e| ApiError::bad(e.to_string()))
+    }
+
+    fn parse_task(&self, up: &FileUpload) -> Result<TaskConfig, ApiError> {
+        let env = Self::env_lookup(up);
+        let loaded = ferry_config::parse_task_str(&up.text, &up.file, &env, self.key.as_ref())
+            .map_err(Self::config_error)?;
+        loaded.log_warnings();
+        Ok(loaded.config)
+    }
+
+    /// `check-task`.
+    pub fn check_task(&self, up: &FileUpload) -> Result<Value, ApiError> {
+        let cfg = self.parse_task(up)?;
+        let mode = task_mode(&cfg)?;
+        let subtasks = self.subtasks(&cfg)?;
+        let items = self.rt.block_on(check::check_subtasks(
+            &subtasks,
+            mode,
+            &cfg.ignore_checking_items,
+        ));
+        Ok(check::report(&items))
+    }
+
+    /// `start-task [--remove-meta]`: precheck, persist, start.
+    pub fn start_task(&self, up: &FileUpload) -> Result<Value, ApiError> {
+        let cfg = self.parse_task(up)?;
+        let name = cfg.name.clone();
+        let mode = task_mode(&cfg)?;
+        if mode != TaskMode::Full {
+            return Err(ApiError::bad(format!(
+                "[code=20009:class=config:scope=internal:level=medium] task `{name}`: task-mode {:?} \
+                 (binlog replication) is not available in this build; use task-mode: full",
+                cfg.mode()
+            )));
+        }
+        if self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&name)
+        {
+            return Err(ApiError::bad(format!(
+                "[code=38032:class=dm-master:scope=internal:level=medium] task `{name}` already exists; \
+                 stop it with `stop-task {name}` first"
+            )));
+        }
+        let subtasks = self.subtasks(&cfg)?;
+        let items = self.rt.block_on(check::check_subtasks(
+            &subtasks,
+            mode,
+            &cfg.ignore_checking_items,
+        ));
+        let report = check::report(&items);
+        if report["result"] != json!(true) {
+            return Ok(json!({"result": false, "msg": report["msg"], "checkResult": report}));
+        }
+        if up.remove_meta {
+            self.remove_meta(&cfg, &subtasks)?;
+        }
+        self.spawn_task(cfg, Stage::Running, None)?;
+        let sources: Vec<Value> = subtasks
+            .iter()
+            .map(|s| json!({"result": true, "msg": "", "source": s.source_id, "worker": "ferryd"}))
+            .collect();
+        Ok(json!({"result": true, "msg": "", "sources": sources, "checkResult": report["msg"]}))
+    }
+
+    fn remove_meta(&self, cfg: &TaskConfig, subtasks: &[Subtask]) -> Result<(), ApiError> {
+        self.store
+            .clear_checkpoints(&cfg.name)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        if let Some(sub) = subtasks.first() {
+            let ledger = ferry_actors::bulk::sql::ledger_table(&cfg.meta_schema, &cfg.name);
+            let down = sub.bulk.downstream.clone();
+            self.rt
+                .block_on(async {
+                    use mysql_async::prelude::Queryable;
+                    let mut c = down.connect(Vec::new()).await?;
+                    c.query_drop(format!("DROP TABLE IF EXISTS {}", ledger.quoted()))
+                        .await
+                        .map_err(down.sql_err(format!("dropping {ledger}")))
+                })
+                .map_err(|e| ApiError::bad(e.to_string()))?;
+        }
+        info!(task = %cfg.name, "checkpoints removed (--remove-meta)");
+        Ok(())
+    }
+
+    fn spawn_task(
+        &self,
+        cfg: TaskConfig,
+        stage: Stage,
+        error: Option<String>,
+    ) -> Result<(), ApiError> {
+        let name = cfg.name.clone();
+        let subtasks = self.subtasks(&cfg)?;
+        let spec = cfg
+            .to_stored_json(self.key.as_ref())
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let rec = TaskRecord {
+            name: name.clone(),
+            spec,
+            stage,
+            error: error.clone(),
+        };
+        self.store
+            .put_task(&rec)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let store = self.store.clone();
+        let sink_rec = Mutex::new(rec);
+        let sink: StageSink = Arc::new(move |stage, error| {
+            let mut r = sink_rec.lock().unwrap_or_else(|e| e.into_inner());
+            r.stage = stage;
+            r.error = error;
+            if let Err(e) = store.put_task(&r) {
+                warn!(task = %r.name, error = %e, "cannot persist the task stage");
+            }
+        });
+        let store: Arc<dyn CheckpointStore> = self.store.clone();
+        let rt = self.rt.clone();
+        let actor = move || {
+            TaskActor::new(
+                name.clone(),
+                subtasks,
+                store,
+                sink,
+                Backoff::default(),
+                stage,
+                error,
+                rt,
+            )
+        };
+        let addr = TaskActor::start_in_arbiter(&self.arbiter, move |_| actor());
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(cfg.name.clone(), TaskEntry { config: cfg, addr });
+        Ok(())
+    }
+
+    fn addr(&self, name: &str) -> Result<Addr<TaskActor>, ApiError> {
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .map(|t| t.addr.clone())
+            .ok_or_else(|| ApiError::not_found(format!("[code=38032:class=dm-master:scope=internal:level=medium] task `{name}` does not exist")))
+    }
+
+    /// `query-status <task>`.
+    pub fn task_status(&self, name: &str) -> Result<Value, ApiError> {
+        let addr = self.addr(name)?;
+        let st = self
+            .rt
+            .block_on(addr.send(QueryStatus))
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let sources: Vec<Value> = st
+            .subtasks
+            .into_iter()
+            .map(|(source, sub)| {
+                json!({"result": true, "msg": "",
+                       "sourceStatus": {"source": source, "worker": "ferryd", "result": null, "relayStatus": null},
+                       "subTaskStatus": [sub]})
+            })
+            .collect();
+        Ok(json!({"result": true, "msg": "", "sources": sources}))
+    }
+
+    /// `query-status` without a task.
+    pub fn all_status(&self) -> Value {
+        let entries: Vec<(String, Addr<TaskActor>, Vec<String>)> = self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(n, t)| {
+                (
+                    n.clone(),
+                    t.addr.clone(),
+                    t.config
+                        .mysql_instances
+                        .iter()
+                        .map(|i| i.source_id.clone())
+                        .collect(),
+                )
+            })
+            .collect();
+        let tasks: Vec<Value> = entries
+            .into_iter()
+            .map(|(name, addr, sources)| {
+                let status = match self.rt.block_on(addr.send(QueryStatus)) {
+                    Ok(st) => match (st.stage, st.error) {
+                        (Stage::Paused, Some(_)) => {
+                            "Error - Some error occurred in subtask".to_string()
+                        }
+                        (s, _) => s.to_string(),
+                    },
+                    Err(e) => format!("Error - {e}"),
+                };
+                json!({"taskName": name, "taskStatus": status, "sources": sources})
+            })
+            .collect();
+        json!({"result": true, "msg": "", "tasks": tasks})
+    }
+
+    /// `pause-task`.
+    pub fn pause_task(&self, name: &str) -> Result<Value, ApiError> {
+        let addr = self.addr(name)?;
+        self.rt
+            .block_on(addr.send(Pause))
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok(json!({"result": true, "msg": "", "op": "Pause", "task": name}))
+    }
+
+    /// `resume-task`.
+    pub fn resume_task(&self, name: &str) -> Result<Value, ApiError> {
+        let addr = self.addr(name)?;
+        self.rt
+            .block_on(addr.send(Resume))
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok(json!({"result": true, "msg": "", "op": "Resume", "task": name}))
+    }
+
+    /// `stop-task`: stops the task and forgets it; its checkpoints stay (as DM's do), so a
+    /// later `start-task` of the same name resumes, and `--remove-meta` starts afresh.
+    pub fn stop_task(&self, name: &str) -> Result<Value, ApiError> {
+        let addr = self.addr(name)?;
+        self.rt
+            .block_on(addr.send(Stop))
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        self.store
+            .delete_task_record(name)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok(json!({"result": true, "msg": "", "op": "Stop", "task": name}))
+    }
+
+    /// `encrypt`.
+    pub fn encrypt(&self, plaintext: &str) -> Result<Value, ApiError> {
+        let key = self.key.as_ref().ok_or_else(|| {
+            ApiError::bad("ferryd has no secret-key-path configured: set it in the daemon config to use encrypt")
+        })?;
+        let c =
+            ferry_config::encrypt(key, plaintext).map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok(json!({"result": true, "msg": "", "ciphertext": c}))
+    }
+
+    /// Stops every task actor (graceful shutdown keeps their stage, so they resume on start).
+    pub fn shutdown(&self) {
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        for (_, t) in tasks {
+            let _ = self.rt.block_on(t.addr.send(ferry_actors::task::Shutdown));
+        }
+    }
+}

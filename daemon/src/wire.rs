@@ -1,0 +1,82 @@
+//! Request bodies exchanged between `ferryctl` and `ferryd`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A YAML file sent to the daemon: its name (for error locations), its text, and the values
+/// of the `${NAME}` placeholders it uses, taken from `ferryctl`'s environment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileUpload {
+    /// File name as given on the command line.
+    pub file: String,
+    /// File content, unchanged.
+    pub text: String,
+    /// Values of the placeholders found in `text` that are set in the caller's environment.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// `start-task --remove-meta`.
+    #[serde(default)]
+    pub remove_meta: bool,
+}
+
+impl FileUpload {
+    /// Reads a file and collects the placeholder values from `lookup`.
+    pub fn read(path: &str, lookup: impl Fn(&str) -> Option<String>) -> std::io::Result<Self> {
+        let text = std::fs::read_to_string(path)?;
+        let mut env = BTreeMap::new();
+        let re = regex_lite_placeholders(&text);
+        for name in re {
+            if let Some(v) = lookup(&name) {
+                env.insert(name, v);
+            }
+        }
+        Ok(Self {
+            file: path.to_string(),
+            text,
+            env,
+            remove_meta: false,
+        })
+    }
+}
+
+/// Names used as `${NAME}` in `text`.
+fn regex_lite_placeholders(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        rest = &rest[i + 2..];
+        if let Some(end) = rest.find('}') {
+            let name = &rest[..end];
+            if !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                out.push(name.to_string());
+            }
+            rest = &rest[end + 1..];
+        }
+    }
+    out
+}
+
+/// `encrypt` request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EncryptRequest {
+    /// Text to encrypt.
+    pub plaintext: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_placeholders() {
+        assert_eq!(
+            regex_lite_placeholders("host: \"${host}\"\npw: ${password} ${} $x"),
+            vec!["host".to_string(), "password".to_string()]
+        );
+    }
+}

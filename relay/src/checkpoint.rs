@@ -1,0 +1,253 @@
+//! The checkpoint store: sources, tasks, and the full phase's progress.
+
+use ferry_model::{Chunk, ChunkId, Location, Stage};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{key_part, Store, StoreError};
+
+/// A registered source (`operate-source create`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceRecord {
+    /// `source-id`.
+    pub id: String,
+    /// The source configuration, as the daemon serialized it (JSON).
+    pub spec: serde_json::Value,
+}
+
+/// A started task and its last known stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    /// Task `name`.
+    pub name: String,
+    /// The task configuration, as the daemon serialized it (JSON).
+    pub spec: serde_json::Value,
+    /// Stage to restore after a daemon restart (`Running` tasks resume by themselves).
+    pub stage: Stage,
+    /// The error that paused the task, if any.
+    pub error: Option<String>,
+}
+
+/// A committed full-phase chunk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkDone {
+    /// Which chunk.
+    pub id: ChunkId,
+    /// Rows it held.
+    pub rows: u64,
+    /// Bytes sent for it.
+    pub bytes: u64,
+}
+
+/// Everything the full phase of one (task, source) has recorded.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FullPhaseState {
+    /// Start position taken before the first snapshot (the hand-off point).
+    pub start: Option<Location>,
+    /// The chunk plan, once made (fixed for the life of the task).
+    pub plan: Option<Vec<Chunk>>,
+    /// Chunks committed downstream.
+    pub done: Vec<ChunkDone>,
+    /// True once every chunk of the plan is committed.
+    pub finished: bool,
+}
+
+/// Durable, domain-level state operations. Every write is synced before it returns.
+pub trait CheckpointStore: Send + Sync {
+    /// Registers or replaces a source.
+    fn put_source(&self, rec: &SourceRecord) -> Result<(), StoreError>;
+    /// Removes a source.
+    fn delete_source(&self, id: &str) -> Result<(), StoreError>;
+    /// All registered sources, by id.
+    fn sources(&self) -> Result<Vec<SourceRecord>, StoreError>;
+    /// Registers or updates a task.
+    fn put_task(&self, rec: &TaskRecord) -> Result<(), StoreError>;
+    /// Removes a task and every checkpoint it has.
+    fn delete_task(&self, name: &str) -> Result<(), StoreError>;
+    /// Removes a task's record but keeps its checkpoints (DM's `stop-task`).
+    fn delete_task_record(&self, name: &str) -> Result<(), StoreError>;
+    /// All tasks, by name.
+    fn tasks(&self) -> Result<Vec<TaskRecord>, StoreError>;
+    /// Records the full phase's start position.
+    fn put_full_start(&self, task: &str, source: &str, at: &Location) -> Result<(), StoreError>;
+    /// Records the chunk plan.
+    fn put_full_plan(&self, task: &str, source: &str, plan: &[Chunk]) -> Result<(), StoreError>;
+    /// Records a committed chunk.
+    fn put_chunk_done(&self, task: &str, source: &str, done: &ChunkDone) -> Result<(), StoreError>;
+    /// Marks the full phase of (task, source) finished.
+    fn put_full_finished(&self, task: &str, source: &str) -> Result<(), StoreError>;
+    /// Reads the full phase's state.
+    fn full_phase(&self, task: &str, source: &str) -> Result<FullPhaseState, StoreError>;
+    /// Drops every checkpoint of a task (`start-task --remove-meta`), keeping its record.
+    fn clear_checkpoints(&self, task: &str) -> Result<(), StoreError>;
+}
+
+fn source_key(id: &str) -> String {
+    format!("source/{}", key_part(id))
+}
+
+fn task_key(name: &str) -> String {
+    format!("task/{}", key_part(name))
+}
+
+fn cp_prefix(task: &str) -> String {
+    format!("cp/{}/", key_part(task))
+}
+
+fn full_prefix(task: &str, source: &str) -> String {
+    format!("{}full/{}/", cp_prefix(task), key_part(source))
+}
+
+fn chunk_key(task: &str, source: &str, id: &ChunkId) -> String {
+    format!(
+        "{}done/{}/{}/{:010}",
+        full_prefix(task, source),
+        key_part(&id.table.schema),
+        key_part(&id.table.table),
+        id.ordinal
+    )
+}
+
+impl CheckpointStore for Store {
+    fn put_source(&self, rec: &SourceRecord) -> Result<(), StoreError> {
+        self.put(&source_key(&rec.id), rec)
+    }
+
+    fn delete_source(&self, id: &str) -> Result<(), StoreError> {
+        self.delete(&source_key(id))
+    }
+
+    fn sources(&self) -> Result<Vec<SourceRecord>, StoreError> {
+        Ok(self
+            .scan::<SourceRecord>("source/")?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+
+    fn put_task(&self, rec: &TaskRecord) -> Result<(), StoreError> {
+        self.put(&task_key(&rec.name), rec)
+    }
+
+    fn delete_task(&self, name: &str) -> Result<(), StoreError> {
+        self.clear_checkpoints(name)?;
+        self.delete(&task_key(name))
+    }
+
+    fn delete_task_record(&self, name: &str) -> Result<(), StoreError> {
+        self.delete(&task_key(name))
+    }
+
+    fn tasks(&self) -> Result<Vec<TaskRecord>, StoreError> {
+        Ok(self
+            .scan::<TaskRecord>("task/")?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+
+    fn put_full_start(&self, task: &str, source: &str, at: &Location) -> Result<(), StoreError> {
+        self.put(&format!("{}start", full_prefix(task, source)), at)
+    }
+
+    fn put_full_plan(&self, task: &str, source: &str, plan: &[Chunk]) -> Result<(), StoreError> {
+        self.put(&format!("{}plan", full_prefix(task, source)), &plan)
+    }
+
+    fn put_chunk_done(&self, task: &str, source: &str, done: &ChunkDone) -> Result<(), StoreError> {
+        self.put(&chunk_key(task, source, &done.id), done)
+    }
+
+    fn put_full_finished(&self, task: &str, source: &str) -> Result<(), StoreError> {
+        self.put(&format!("{}finished", full_prefix(task, source)), &true)
+    }
+
+    fn full_phase(&self, task: &str, source: &str) -> Result<FullPhaseState, StoreError> {
+        let p = full_prefix(task, source);
+        Ok(FullPhaseState {
+            start: self.get(&format!("{p}start"))?,
+            plan: self.get(&format!("{p}plan"))?,
+            done: self
+                .scan::<ChunkDone>(&format!("{p}done/"))?
+                .into_iter()
+                .map(|(_, v)| v)
+                .collect(),
+            finished: self.get::<bool>(&format!("{p}finished"))?.unwrap_or(false),
+        })
+    }
+
+    fn clear_checkpoints(&self, task: &str) -> Result<(), StoreError> {
+        self.delete_prefix(&cp_prefix(task))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_model::{BinlogPosition, TableName};
+
+    fn chunk(t: &str, n: u32) -> Chunk {
+        Chunk {
+            id: ChunkId {
+                table: TableName::new("db/1", t),
+                ordinal: n,
+            },
+            lower: None,
+            upper: None,
+            estimated_rows: 10,
+        }
+    }
+
+    #[test]
+    fn state_survives_reopen_and_tasks_do_not_bleed_into_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path()).unwrap();
+            s.put_source(&SourceRecord {
+                id: "up".into(),
+                spec: serde_json::json!({"a": 1}),
+            })
+            .unwrap();
+            for task in ["t", "t2"] {
+                s.put_task(&TaskRecord {
+                    name: task.into(),
+                    spec: serde_json::json!({}),
+                    stage: Stage::Running,
+                    error: None,
+                })
+                .unwrap();
+                s.put_full_start(
+                    task,
+                    "up",
+                    &Location {
+                        binlog: BinlogPosition::new("binlog.000001", 4).unwrap(),
+                        gtid: None,
+                    },
+                )
+                .unwrap();
+                s.put_full_plan(task, "up", &[chunk("a", 0), chunk("a", 1)])
+                    .unwrap();
+                s.put_chunk_done(
+                    task,
+                    "up",
+                    &ChunkDone {
+                        id: chunk("a", 1).id,
+                        rows: 5,
+                        bytes: 50,
+                    },
+                )
+                .unwrap();
+            }
+        }
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.sources().unwrap().len(), 1);
+        let st = s.full_phase("t", "up").unwrap();
+        assert_eq!(st.plan.unwrap().len(), 2);
+        assert_eq!(st.done.len(), 1);
+        assert_eq!(st.done[0].id.ordinal, 1);
+        assert!(!st.finished);
+        s.delete_task("t").unwrap();
+        assert_eq!(s.full_phase("t", "up").unwrap(), FullPhaseState::default());
+        assert_eq!(s.tasks().unwrap().len(), 1);
+        assert_eq!(s.full_phase("t2", "up").unwrap().done.len(), 1);
+    }
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# THE test command: installs the dependencies (scripts/install-deps.sh), then checks
+# formatting, lints and runs every test of the workspace (including the end-to-end
+# tests, which start real MySQL/MariaDB servers). Exits non-zero on any failure.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { echo "==> $*" >&2; }
+
+step "scripts/install-deps.sh"
+scripts/install-deps.sh
+
+step "cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test --workspace"
+cargo test --workspace
