@@ -262,14 +262,20 @@ impl TargetCaps {
         let candidates: Vec<String> = if lower.ends_with("_bin") {
             vec![format!("{charset}_bin")]
         } else if lower.contains("_0900_") || lower.contains("_uca1400_") {
-            // MySQL 8's UCA 9.0.0 and MariaDB 11's UCA 14.0.0 collations: nearest equivalents.
-            let cs = if lower.ends_with("_cs") || lower.contains("_as_cs") {
+            // MySQL 8's UCA 9.0.0 and MariaDB's UCA 14.0.0 collations map onto each other
+            // (same accent/case sensitivity); older UCA collations are the fallback.
+            let other = if lower.contains("_0900_") {
+                lower.replacen("_0900_", "_uca1400_", 1)
+            } else {
+                lower.replacen("_uca1400_", "_0900_", 1)
+            };
+            let cs = if lower.ends_with("_cs") {
                 "bin"
             } else {
                 "unicode_520_ci"
             };
             vec![
-                format!("{charset}_0900_ai_ci"),
+                other,
                 format!("{charset}_{cs}"),
                 format!("{charset}_unicode_ci"),
                 format!("{charset}_general_ci"),

@@ -3,7 +3,8 @@
 //! [`parse_yaml`] (and the crate-internal `parse_document` behind it) is strict: unknown
 //! keys (every model is `deny_unknown_fields`), wrong types and duplicate keys are errors
 //! that name the file, the line, the column and the key path, e.g.
-//! `task1.yaml:12:5: mysql-instances[0].mydumper-thread: invalid u32`.
+//! `task1.yaml:12:22: mysql-instances[0].mydumper-thread: invalid value: expected a
+//! non-negative integer (u32)`.
 //!
 //! The key path comes from `serde_path_to_error` wrapped around serde-saphyr's deserializer;
 //! the line and column from serde-saphyr's error. For checks done after parsing, a

@@ -144,11 +144,21 @@ fn run(cfg: DaemonConfig) -> Result<(), String> {
     let stop_server = server.clone();
     let reg_for_signal = registry.clone();
     handle.spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! {
-            _ = term.recv() => {},
-            _ = tokio::signal::ctrl_c() => {},
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup()))
+        else {
+            error!("cannot install signal handlers");
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = tokio::signal::ctrl_c() => break,
+                _ = hup.recv() => {
+                    // Reload of source-dir/task-dir is not implemented yet: keep running.
+                    info!("SIGHUP received: nothing to reload (source-dir/task-dir reconciliation is not implemented yet)");
+                }
+            }
         }
         info!("shutting down");
         stop_server.unblock();
