@@ -46,19 +46,24 @@ impl Endpoint {
         format!("{}:{}", self.host, self.port)
     }
 
-    /// Driver options. `init` statements run on every new connection.
+    /// Driver options. `init` statements run on every new connection and again after every
+    /// connection reset (a pooled connection is reset when it returns to the pool, which
+    /// clears session variables: they must be set again, or a later chunk would run with
+    /// the server's time zone and SQL mode).
     pub fn opts(&self, init: Vec<String>) -> Opts {
         let mut init = init;
         for (k, v) in &self.session {
             init.push(format!("SET SESSION {k} = {}", sql_value(v)));
         }
+        // The driver runs setup statements last-to-first; keep the written order.
+        init.reverse();
         let mut b = OptsBuilder::default()
             .ip_or_hostname(self.host.clone())
             .tcp_port(self.port)
             .user(Some(self.user.clone()))
             .pass(Some(self.password.clone()))
             .prefer_socket(false)
-            .init(init)
+            .setup(init)
             .conn_ttl(Some(Duration::from_secs(600)))
             .tcp_nodelay(true);
         if let Some(tls) = &self.tls {

@@ -25,6 +25,8 @@
 //! ```
 
 pub mod compare;
+pub mod data;
+pub mod ferry;
 pub mod server;
 pub mod sql;
 pub mod wait;
@@ -34,7 +36,11 @@ pub use compare::{
     primary_key, table_checksum, table_columns, ColumnInfo, CompareMode, CompareOptions,
     TableChecksum, TableDiff,
 };
-pub use server::{dbs_dir, shared, unique_db_name, DbKind, Role, TestServer, TestServerBuilder};
+pub use ferry::{CtlOutput, Ferry};
+pub use server::{
+    dbs_dir, release_port, reserve_port, shared, unique_db_name, DbKind, Role, TestServer,
+    TestServerBuilder,
+};
 pub use sql::{
     create_database, load_type_matrix, quote_ident, run_script, split_sql, TYPE_MATRIX_SQL,
     TYPE_MATRIX_TABLES,

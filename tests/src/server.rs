@@ -501,8 +501,9 @@ fn reserved_ports() -> &'static Mutex<HashSet<u16>> {
 }
 
 /// Picks a port that is free on 127.0.0.1 (checked by binding it, then releasing it)
-/// and not handed out to another server of this process.
-fn reserve_port() -> Result<u16, String> {
+/// and not handed out to another server of this process. Give it back with
+/// [`release_port`] when done (servers do it on drop).
+pub fn reserve_port() -> Result<u16, String> {
     let mut rng = rand::thread_rng();
     for _ in 0..1000 {
         let port = rng.gen_range(PORT_RANGE);
@@ -518,7 +519,8 @@ fn reserve_port() -> Result<u16, String> {
     Err("no free port found on 127.0.0.1".to_string())
 }
 
-fn release_port(port: u16) {
+/// Returns a port taken with [`reserve_port`].
+pub fn release_port(port: u16) {
     reserved_ports()
         .lock()
         .unwrap_or_else(|p| p.into_inner())

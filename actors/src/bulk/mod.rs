@@ -570,6 +570,13 @@ async fn dumper(
             },
         )?;
         progress.chunk_committed(&chunk.id.table, rows, bytes);
+        let labels = [
+            ("task", ctx.task.clone()),
+            ("source_id", ctx.source_id.clone()),
+        ];
+        metrics::counter!("ferry_load_rows_total", &labels).increment(rows);
+        metrics::counter!("ferry_load_bytes_total", &labels).increment(bytes);
+        metrics::counter!("ferry_load_chunks_total", &labels).increment(1);
         debug!(worker, table = %chunk.id.table, chunk = chunk.id.ordinal, rows, bytes, "chunk committed");
     }
     Ok(())

@@ -114,6 +114,19 @@ fn run(cfg: DaemonConfig) -> Result<(), String> {
     let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
+    metrics::describe_counter!(
+        "ferry_load_rows_total",
+        "Rows committed downstream by the full phase"
+    );
+    metrics::describe_counter!(
+        "ferry_load_bytes_total",
+        "Bytes committed downstream by the full phase"
+    );
+    metrics::describe_counter!(
+        "ferry_load_chunks_total",
+        "Full-phase chunks committed downstream"
+    );
+    metrics::describe_gauge!("ferry_task_stage", "Task stage per task (1 New, 2 Running, 3 Paused, 4 Stopped, 5 Finished), as DM's dm_worker_task_state");
     let server = Arc::new(
         tiny_http::Server::http(&cfg.master_addr)
             .map_err(|e| format!("cannot listen on master-addr {}: {e}", cfg.master_addr))?,
