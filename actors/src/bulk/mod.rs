@@ -14,10 +14,11 @@
 pub mod encode;
 pub mod plan;
 pub mod progress;
+pub mod queue;
 pub mod sql;
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use ferry_model::{Chunk, ChunkBound, ChunkId, KeyValue, Location, TableName};
@@ -206,7 +207,7 @@ pub async fn run(
         .map(|t| (t.meta.name.clone(), Arc::new(t)))
         .collect();
     let mut per_table: HashMap<TableName, (u32, u32)> = HashMap::new();
-    let mut pending = VecDeque::new();
+    let mut pending = Vec::new();
     let mut est_rows = 0;
     for c in plan {
         let e = per_table.entry(c.id.table.clone()).or_default();
@@ -215,7 +216,7 @@ pub async fn run(
             e.1 += 1;
         } else if by_name.contains_key(&c.id.table) {
             est_rows += c.estimated_rows;
-            pending.push_back(c);
+            pending.push(c);
         } else {
             return Err(TaskError::Config(format!(
                 "the full-phase plan names {} which is no longer selected or no longer exists upstream; \
@@ -234,7 +235,7 @@ pub async fn run(
         "copying"
     );
 
-    let queue = Arc::new(Mutex::new(pending));
+    let queue = Arc::new(queue::ChunkQueue::new(pending));
     let pool = down.pool(init(DOWNSTREAM_INIT), spec.pool_size.max(1));
     let ctx = Arc::new(CopyCtx {
         task: spec.task.clone(),
@@ -548,18 +549,19 @@ async fn dumper(
     worker: usize,
     mut conn: Conn,
     ctx: &CopyCtx,
-    queue: &Mutex<VecDeque<Chunk>>,
+    queue: &queue::ChunkQueue,
     pool: &Pool,
     store: &dyn CheckpointStore,
     progress: &BulkProgress,
 ) -> Result<(), TaskError> {
     loop {
-        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
-        let Some(chunk) = next else { break };
+        let Some(chunk) = queue.take() else { break };
         let sel = ctx.tables[&chunk.id.table].clone();
-        let (rows, bytes) = copy_chunk(&mut conn, ctx, pool, &sel, &chunk, progress)
+        let copied = copy_chunk(&mut conn, ctx, pool, &sel, &chunk, progress)
             .instrument(info_span!("chunk", table = %chunk.id.table, ordinal = chunk.id.ordinal))
-            .await?;
+            .await;
+        queue.release(&chunk.id.table);
+        let (rows, bytes) = copied?;
         store.put_chunk_done(
             &ctx.task,
             &ctx.source_id,
