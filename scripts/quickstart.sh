@@ -7,7 +7,7 @@
 #   3. starts a MySQL 9.7 upstream (127.0.0.1:13306) and a MariaDB 10.11 downstream
 #      (127.0.0.1:13307) with ../shared/dbs/start.sh, data under /var/tmp/ferry-quickstart/;
 #   4. creates a sample `shop` database on the upstream (customers, orders, order_items,
-#      audit_log; ~27,000 rows with non-ASCII text, JSON, BIT, a generated column, a
+#      audit_log; 23,500 rows with non-ASCII text, JSON, BIT, a generated column, a
 #      composite key, a table without a key) and a `ferry` migration user on both servers;
 #   5. starts ferryd in the background and writes source1.yaml / task1.yaml (DM format,
 #      with ${host} / ${username} / ${password} placeholders, as in DM's guide);

@@ -17,5 +17,9 @@ cargo fmt --all -- --check
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+# The end-to-end tests (ferry-tests) drive the ferryd and ferryctl binaries.
+step "cargo build --workspace --bins"
+cargo build --workspace --bins
+
 step "cargo test --workspace"
 cargo test --workspace

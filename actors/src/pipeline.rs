@@ -14,8 +14,42 @@ use crate::rules::{BlockAllowList, RouteSpec, Router};
 pub const DEFAULT_CONSISTENCY: Consistency = Consistency::Auto;
 
 /// Builds an endpoint from a DM `from:` / `target-database:` block.
-pub fn endpoint(side: Side, db: &DbConfig) -> Endpoint {
-    Endpoint {
+///
+/// TLS: a `security` block turns TLS on; its CA (`ssl-ca` file, or inline `ssl-ca-bytes` /
+/// `ssl-ca-base64`) verifies the server. Client certificates are refused with a clear error
+/// rather than silently ignored.
+pub fn endpoint(side: Side, db: &DbConfig) -> Result<Endpoint, TaskError> {
+    let what = match side {
+        Side::Upstream => "from.security",
+        Side::Downstream => "target-database.security",
+    };
+    let tls = match &db.security {
+        None => None,
+        Some(s) => {
+            if s.ssl_cert.is_some()
+                || s.ssl_key.is_some()
+                || s.cert_pem().is_some()
+                || s.key_pem().is_some()
+            {
+                return Err(TaskError::Config(format!(
+                    "{what}: client certificates (ssl-cert / ssl-key) are not supported yet; \
+                     use TLS with a CA only (ssl-ca)"
+                )));
+            }
+            let ca = match (s.ca_pem(), &s.ssl_ca) {
+                (Some(pem), _) => Some(pem),
+                (None, Some(path)) => Some(std::fs::read(path).map_err(|e| {
+                    TaskError::Config(format!("{what}.ssl-ca: cannot read {path}: {e}"))
+                })?),
+                (None, None) => {
+                    tracing::warn!("{what} has no ssl-ca: TLS is used without verifying the server certificate");
+                    None
+                }
+            };
+            Some(TlsFiles { ca })
+        }
+    };
+    Ok(Endpoint {
         side,
         host: db.host.clone(),
         port: db.port,
@@ -26,8 +60,8 @@ pub fn endpoint(side: Side, db: &DbConfig) -> Endpoint {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
-        tls: db.security.as_ref().map(|s| TlsFiles { ca: s.ca_pem() }),
-    }
+        tls,
+    })
 }
 
 /// One subtask: a (task, source) pair.
@@ -77,6 +111,19 @@ pub fn build_subtasks(
             .iter()
             .filter_map(|n| task.routes.get(n).map(|r| (n, r)))
             .collect();
+        if let Some((n, _)) = named.iter().find(|(_, r)| {
+            r.extract_table.is_some() || r.extract_schema.is_some() || r.extract_source.is_some()
+        }) {
+            return Err(TaskError::Config(format!(
+                "routes.{n}: extract-table / extract-schema / extract-source are not supported yet"
+            )));
+        }
+        if !source.enable {
+            return Err(TaskError::Config(format!(
+                "source `{}` is disabled (enable: false); tasks on it are not started",
+                inst.source_id
+            )));
+        }
         let specs: Vec<RouteSpec<'_>> = named
             .iter()
             .map(|(n, r)| RouteSpec {
@@ -105,8 +152,8 @@ pub fn build_subtasks(
             bulk: BulkSpec {
                 task: task.name.clone(),
                 source_id: inst.source_id.clone(),
-                upstream: endpoint(Side::Upstream, &source.from),
-                downstream: endpoint(Side::Downstream, target),
+                upstream: endpoint(Side::Upstream, &source.from)?,
+                downstream: endpoint(Side::Downstream, target)?,
                 balist,
                 router,
                 threads: dumper.threads.max(1) as usize,

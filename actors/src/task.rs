@@ -325,6 +325,9 @@ impl Handler<Pause> for TaskActor {
     type Result = ();
 
     fn handle(&mut self, _: Pause, _: &mut Self::Context) {
+        if !self.states.iter().any(|s| lock(s).stage == Stage::Running) {
+            return;
+        }
         self.stop_runner();
         for s in &self.states {
             let mut st = lock(s);

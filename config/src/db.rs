@@ -91,7 +91,7 @@ pub struct Security {
     )]
     pub cert_allowed_cn: Vec<String>,
     /// CA certificate, inline PEM.
-    #[serde(default, skip_serializing)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssl_ca_bytes: Option<String>,
     /// Client key, inline PEM.
     #[serde(default, skip_serializing)]
@@ -100,7 +100,7 @@ pub struct Security {
     #[serde(default, skip_serializing)]
     pub ssl_cert_bytes: Option<String>,
     /// CA certificate, base64 of the PEM.
-    #[serde(default, skip_serializing)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssl_ca_base64: Option<String>,
     /// Client key, base64 of the PEM.
     #[serde(default, skip_serializing)]

@@ -55,7 +55,12 @@ fn handle(
     let method = req.method().clone();
     let url = req.url().to_string();
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
-    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let decoded: Vec<String> = path
+        .trim_matches('/')
+        .split('/')
+        .map(percent_decode)
+        .collect();
+    let parts: Vec<&str> = decoded.iter().map(String::as_str).collect();
     debug!(%method, %path, "api request");
     let mut body = Vec::new();
     if let Err(e) = req.as_reader().take(MAX_BODY).read_to_end(&mut body) {
@@ -93,6 +98,28 @@ fn handle(
         }
     };
     let _ = req.respond(resp);
+}
+
+/// Decodes `%XX` escapes of one path segment (ferryctl encodes task and source names).
+fn percent_decode(seg: &str) -> String {
+    fn hex(c: u8) -> Option<u8> {
+        (c as char).to_digit(16).map(|d| d as u8)
+    }
+    let b = seg.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn upload(body: &[u8]) -> Result<FileUpload, ApiError> {
@@ -142,5 +169,18 @@ fn route(
                 msg: format!("no such API: {method} /{}", parts.join("/")),
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn decodes_escapes_and_keeps_the_rest() {
+        assert_eq!(percent_decode("my%20task%2F1"), "my task/1");
+        assert_eq!(percent_decode("t%zz%"), "t%zz%");
+        assert_eq!(percent_decode("%C3%A9t%C3%A9"), "été");
+        assert_eq!(percent_decode("é%"), "é%");
     }
 }

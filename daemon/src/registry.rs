@@ -145,7 +145,8 @@ impl Registry {
         let cfg = loaded.config;
         let id = cfg.source_id.clone();
         // Connectivity is checked now, so that a typo is reported by `operate-source create`.
-        let ep = pipeline::endpoint(ferry_actors::error::Side::Upstream, &cfg.from);
+        let ep = pipeline::endpoint(ferry_actors::error::Side::Upstream, &cfg.from)
+            .map_err(|e| ApiError::bad(format!("source `{id}`: {e}")))?;
         self.rt
             .block_on(async {
                 let mut c = ep.connect(Vec::new()).await?;

@@ -23,10 +23,12 @@ const KEYLESS_ROWS: u64 = 50_000;
 const ROWS_PER_CHUNK: u64 = 5_000;
 const FINISH: Duration = Duration::from_secs(240);
 
-/// InnoDB's background statistics recalculation briefly reports `TABLE_ROWS = 1` for a
-/// table being recalculated, and Ferry then plans the whole table as one chunk (a bug
-/// with its own test in `full_phase.rs`). The crash tests need a stable plan: no
-/// automatic recalculation for their tables.
+/// Ferry plans chunks from `information_schema.TABLES.TABLE_ROWS`. InnoDB reports 1
+/// there while a table's persisted statistics say 0 rows (e.g. they were computed when
+/// the table was empty and the table was then reopened, as after the FLUSH TABLES WITH
+/// READ LOCK of another task), and Ferry then copies the whole table as one chunk (a bug
+/// with its own test in `full_phase.rs`). The crash tests need a stable plan: accurate
+/// persisted statistics (ANALYZE TABLE) and no automatic recalculation.
 const NO_RECALC: &str = "STATS_PERSISTENT=1 STATS_AUTO_RECALC=0";
 
 /// The plan splits `big` after its estimated row count: about 300k / 5000 chunks, and
@@ -69,6 +71,9 @@ async fn create_crash_source(server: &TestServer) -> String {
              CASE WHEN n % 17 = 0 THEN NULL ELSE CONCAT('k', n DIV 2) END FROM {}",
             seq(KEYLESS_ROWS)
         ),
+        // Persist accurate statistics (they are reloaded when tables are flushed, e.g.
+        // by FLUSH TABLES WITH READ LOCK of --consistency flush/auto).
+        format!("ANALYZE TABLE {q}.big, {q}.a_keyless"),
     ] {
         exec(&mut c, &sql).await;
     }

@@ -129,15 +129,13 @@ pub async fn run(
     let ledger = sql::ledger_table(&spec.meta_schema, &spec.task);
 
     let state = store.full_phase(&spec.task, &spec.source_id)?;
-    if state.finished {
-        if let Some(start) = state.start {
-            info!("full phase already finished");
-            return Ok(start);
-        }
-    }
 
     // What is already committed: the downstream ledger is authoritative.
-    let mut done: HashSet<ChunkId> = state.done.iter().map(|d| d.id.clone()).collect();
+    let mut done: HashMap<ChunkId, (u64, u64)> = state
+        .done
+        .iter()
+        .map(|d| (d.id.clone(), (d.rows, d.bytes)))
+        .collect();
     let ledger_rows: Vec<(String, String, u32, u64, u64)> = dctl
         .exec(
             format!(
@@ -163,7 +161,7 @@ pub async fn run(
             table: TableName::new(schema, table),
             ordinal,
         };
-        if done.insert(id.clone()) {
+        if done.insert(id.clone(), (rows, bytes)).is_none() {
             store.put_chunk_done(&spec.task, &spec.source_id, &ChunkDone { id, rows, bytes })?;
         }
     }
@@ -186,17 +184,22 @@ pub async fn run(
         }
     };
 
-    let plan = match state.plan {
-        Some(plan) => plan,
-        None => {
-            let mut plan = Vec::new();
-            for t in &tables {
-                plan.extend(plan_table(spec, &mut ctl, &t.meta).await?);
-            }
-            store.put_full_plan(&spec.task, &spec.source_id, &plan)?;
-            plan
+    let mut plan = state.plan.clone().unwrap_or_default();
+    let planned: HashSet<TableName> = plan.iter().map(|c| c.id.table.clone()).collect();
+    let mut added = Vec::new();
+    for t in tables.iter().filter(|t| !planned.contains(&t.meta.name)) {
+        added.extend(plan_table(spec, &mut ctl, &t.meta).await?);
+    }
+    if state.plan.is_none() || !added.is_empty() {
+        if state.plan.is_some() {
+            info!(
+                chunks = added.len(),
+                "tables newly selected since the plan was made are added to it"
+            );
         }
-    };
+        plan.extend(added);
+        store.put_full_plan(&spec.task, &spec.source_id, &plan)?;
+    }
     drop(ctl);
 
     let format = load_format(&mut dctl, down).await?;
@@ -209,11 +212,14 @@ pub async fn run(
     let mut per_table: HashMap<TableName, (u32, u32)> = HashMap::new();
     let mut pending = Vec::new();
     let mut est_rows = 0;
+    let (mut done_rows, mut done_bytes) = (0, 0);
     for c in plan {
         let e = per_table.entry(c.id.table.clone()).or_default();
         e.0 += 1;
-        if done.contains(&c.id) {
+        if let Some((r, b)) = done.get(&c.id) {
             e.1 += 1;
+            done_rows += r;
+            done_bytes += b;
         } else if by_name.contains_key(&c.id.table) {
             est_rows += c.estimated_rows;
             pending.push(c);
@@ -225,7 +231,7 @@ pub async fn run(
             )));
         }
     }
-    progress.set_plan(per_table, est_rows);
+    progress.set_plan(per_table, est_rows, done_rows, done_bytes);
     let pending_count = pending.len();
     info!(
         chunks = pending_count,
@@ -260,6 +266,7 @@ pub async fn run(
     let _ = pool.disconnect().await;
     result?;
     store.put_full_finished(&spec.task, &spec.source_id)?;
+    progress.finish();
     info!(position = %start, "full phase finished");
     Ok(start)
 }
@@ -705,6 +712,40 @@ async fn dump_chunk(
     Ok((rows, bytes))
 }
 
+/// Fails the chunk (rolling it back) when the last statement left warnings: a warning means a
+/// value was changed on its way in. With `on-duplicate-logical: ignore`, duplicate-key
+/// warnings (1062) are the requested behaviour and are not counted.
+async fn check_warnings(conn: &mut Conn, ctx: &CopyCtx, what: &str) -> Result<(), TaskError> {
+    let count = conn.get_warnings();
+    if count == 0 {
+        return Ok(());
+    }
+    let down = &ctx.downstream;
+    let shown: Vec<(String, u32, String)> = conn
+        .query("SHOW WARNINGS")
+        .await
+        .map_err(down.sql_err(format!("SHOW WARNINGS after loading {what}")))?;
+    let relevant: Vec<&(String, u32, String)> = shown
+        .iter()
+        .filter(|(_, code, _)| !(ctx.on_duplicate == OnDuplicate::Ignore && *code == 1062))
+        .collect();
+    if relevant.is_empty() && ctx.on_duplicate == OnDuplicate::Ignore {
+        return Ok(());
+    }
+    let _ = conn.query_drop("ROLLBACK").await;
+    Err(TaskError::LoadWarnings {
+        addr: down.addr(),
+        what: what.to_string(),
+        count,
+        detail: relevant
+            .iter()
+            .take(5)
+            .map(|(l, c, m)| format!("{l} {c}: {m}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+    })
+}
+
 /// Loads a chunk's stream in one transaction, together with its ledger row.
 async fn load_chunk(
     ctx: &CopyCtx,
@@ -731,24 +772,7 @@ async fn load_chunk(
             conn.set_infile_handler(async move { Ok(stream.boxed()) });
             let stmt = sql::load_data(&sel.meta, &sel.target, ctx.flavor, ctx.on_duplicate);
             conn.query_drop(&stmt).await.map_err(err)?;
-            let warnings = conn.get_warnings();
-            if warnings > 0 {
-                let detail: Vec<(String, u32, String)> = conn
-                    .query("SHOW WARNINGS LIMIT 5")
-                    .await
-                    .unwrap_or_default();
-                let _ = conn.query_drop("ROLLBACK").await;
-                return Err(TaskError::LoadWarnings {
-                    addr: down.addr(),
-                    what: what.to_string(),
-                    count: warnings,
-                    detail: detail
-                        .into_iter()
-                        .map(|(l, c, m)| format!("{l} {c}: {m}"))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                });
-            }
+            check_warnings(&mut conn, ctx, what).await?;
         }
         LoadFormat::Insert => {
             while let Some(block) = rx.recv().await {
@@ -756,6 +780,7 @@ async fn load_chunk(
                 conn.query_drop(String::from_utf8_lossy(&block).as_ref())
                     .await
                     .map_err(err)?;
+                check_warnings(&mut conn, ctx, what).await?;
             }
         }
     }

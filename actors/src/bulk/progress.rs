@@ -26,12 +26,23 @@ pub struct BulkProgress {
     /// Chunks committed.
     pub done_chunks: AtomicU64,
     tables: Mutex<HashMap<TableName, (u32, u32)>>,
-    started: Mutex<Option<(Instant, u64)>>,
+    /// When this run started, and the rows/bytes already committed by earlier runs.
+    started: Mutex<Option<(Instant, u64, u64)>>,
+    finished: Mutex<Option<Instant>>,
 }
 
 impl BulkProgress {
-    /// Records the plan: chunks per table, and what is already committed.
-    pub fn set_plan(&self, per_table: HashMap<TableName, (u32, u32)>, est_rows: u64) {
+    /// Records the plan: chunks per table `(total, committed)`, the estimated rows still to
+    /// copy, and the rows and bytes committed by earlier runs.
+    pub fn set_plan(
+        &self,
+        per_table: HashMap<TableName, (u32, u32)>,
+        est_rows: u64,
+        done_rows: u64,
+        done_bytes: u64,
+    ) {
+        self.loaded_rows.store(done_rows, Ordering::Relaxed);
+        self.loaded_bytes.store(done_bytes, Ordering::Relaxed);
         let total: u32 = per_table.values().map(|(t, _)| *t).sum();
         let done: u32 = per_table.values().map(|(_, d)| *d).sum();
         self.total_chunks.store(u64::from(total), Ordering::Relaxed);
@@ -39,7 +50,12 @@ impl BulkProgress {
         self.est_total_rows.store(est_rows, Ordering::Relaxed);
         *self.tables.lock().unwrap_or_else(|e| e.into_inner()) = per_table;
         *self.started.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((Instant::now(), self.loaded_bytes.load(Ordering::Relaxed)));
+            Some((Instant::now(), done_rows, done_bytes));
+    }
+
+    /// Freezes the rates at the end of the run.
+    pub fn finish(&self) {
+        *self.finished.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
     }
 
     /// Records a committed chunk.
@@ -67,12 +83,16 @@ impl BulkProgress {
         let total_tables = tables.len();
         let completed = tables.values().filter(|(t, d)| d >= t).count();
         drop(tables);
-        let (elapsed, base_bytes) = self
+        let end = *self.finished.lock().unwrap_or_else(|e| e.into_inner());
+        let (elapsed, base_rows, base_bytes) = self
             .started
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .map(|(t, b)| (t.elapsed().as_secs_f64(), b))
-            .unwrap_or((0.0, 0));
+            .map(|(t, r, b)| {
+                let until = end.unwrap_or_else(Instant::now);
+                (until.saturating_duration_since(t).as_secs_f64(), r, b)
+            })
+            .unwrap_or((0.0, 0, 0));
         let dumped_bytes = self.dumped_bytes.load(Ordering::Relaxed);
         let dumped_rows = self.dumped_rows.load(Ordering::Relaxed);
         let loaded_bytes = self.loaded_bytes.load(Ordering::Relaxed);
@@ -99,7 +119,7 @@ impl BulkProgress {
             (loaded_bytes as f64 * total as f64 / done as f64) as u64
         };
         let rows_rate = if elapsed > 0.0 {
-            (loaded_rows as f64 / elapsed) as u64
+            (loaded_rows.saturating_sub(base_rows) as f64 / elapsed) as u64
         } else {
             0
         };
