@@ -104,6 +104,14 @@ pub async fn create_key_tables(conn: &mut Conn, db: &str, rows: u64) -> Vec<Stri
     for sql in &stmts {
         exec(conn, sql).await;
     }
+    // Persist accurate statistics: Ferry plans chunks from TABLE_ROWS, which tables
+    // reopened with stale persisted statistics (e.g. after another task's FLUSH TABLES
+    // WITH READ LOCK) report as 1.
+    exec(
+        conn,
+        &format!("ANALYZE TABLE {q}.composite, {q}.strpk, {q}.uniq_only, {q}.nokey, {q}.autoinc"),
+    )
+    .await;
     let mut names: Vec<String> = [
         "composite",
         "strpk",

@@ -561,8 +561,7 @@ async fn dumper(
     store: &dyn CheckpointStore,
     progress: &BulkProgress,
 ) -> Result<(), TaskError> {
-    loop {
-        let Some(chunk) = queue.take() else { break };
+    while let Some(chunk) = queue.take() {
         let sel = ctx.tables[&chunk.id.table].clone();
         let copied = copy_chunk(&mut conn, ctx, pool, &sel, &chunk, progress)
             .instrument(info_span!("chunk", table = %chunk.id.table, ordinal = chunk.id.ordinal))
