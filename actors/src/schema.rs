@@ -242,10 +242,22 @@ pub struct TargetCaps {
 impl TargetCaps {
     /// Reads the downstream's collations.
     pub async fn detect(conn: &mut Conn, ep: &Endpoint, flavor: Flavor) -> Result<Self, TaskError> {
-        let names: Vec<String> = conn
+        let mut names: Vec<String> = conn
             .query("SELECT COLLATION_NAME FROM information_schema.COLLATIONS")
             .await
             .map_err(ep.sql_err("listing downstream collations"))?;
+        if flavor == Flavor::Mariadb {
+            // MariaDB 10.10+ lists its UCA 14 collations without the charset prefix in
+            // COLLATIONS; their full names (`utf8mb4_uca1400_ai_ci`) are listed here.
+            if let Ok(full) = conn
+                .query::<String, _>(
+                    "SELECT FULL_COLLATION_NAME FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY",
+                )
+                .await
+            {
+                names.extend(full);
+            }
+        }
         Ok(Self {
             flavor,
             collations: names.into_iter().map(|c| c.to_ascii_lowercase()).collect(),

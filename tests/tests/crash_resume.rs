@@ -45,8 +45,8 @@ async fn total_chunks(ferry: &Ferry, task: &str) -> usize {
     .await
 }
 
-/// The upstream schema with `a_keyless` (planned first, so that it is in flight at the
-/// first kill) and `big`.
+/// The upstream schema with `a_keyless` (listed first, so that its single chunk is
+/// likely in flight at the first kill) and `big`.
 async fn create_crash_source(server: &TestServer) -> String {
     let db = unique_db_name("crash_src");
     let mut c = server.conn().await;
