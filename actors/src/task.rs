@@ -278,7 +278,8 @@ impl Handler<QueryStatus> for TaskActor {
 }
 
 fn subtask_json(task: &str, st: &SubtaskState) -> Value {
-    let (meta_binlog, meta_gtid) = match &st.start {
+    let start = st.start.clone().or_else(|| st.progress.start());
+    let (meta_binlog, meta_gtid) = match &start {
         Some(l) => (
             Some(l.binlog.to_string()),
             l.gtid.as_ref().map(|g| g.to_string()),

@@ -33,7 +33,7 @@ const NO_RECALC: &str = "STATS_PERSISTENT=1 STATS_AUTO_RECALC=0";
 
 /// The plan splits `big` after its estimated row count: about 300k / 5000 chunks, and
 /// the keyless table as one stream. Estimates are estimates: at least this many.
-const MIN_CHUNKS: u64 = 30;
+const MIN_CHUNKS: u64 = 20;
 
 /// `load.totalChunks` of a running task, once its plan is known.
 async fn total_chunks(ferry: &Ferry, task: &str) -> usize {

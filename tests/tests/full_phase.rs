@@ -77,13 +77,16 @@ mysql-instances:
     assert_eq!(load["progress"], "100.00 %", "{load:#}");
     let ledger = ledger(&mut d, &task).await;
     assert_eq!(ledger.len() as u64, total, "{ledger:#?}");
+    // Chunks follow the estimated row counts (sampled statistics, which can be off by
+    // half): at least two chunks per keyed table.
     for t in ["composite", "strpk", "uniq_only", "autoinc"] {
         let chunks = ledger.iter().filter(|r| r.table == t).count();
         assert!(
-            chunks >= 3,
+            chunks >= 2,
             "{t}: {chunks} chunk(s) with rows: 1000 and 3500 rows"
         );
     }
+    assert!(total >= 10, "{total} chunks in all");
     let ledger_rows: u64 = ledger.iter().map(|r| r.rows).sum();
     assert_eq!(ledger_rows, 5 * 3500, "{ledger:#?}");
 }

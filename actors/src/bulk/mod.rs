@@ -183,6 +183,7 @@ pub async fn run(
             start
         }
     };
+    progress.set_start(start.clone());
 
     let mut plan = state.plan.clone().unwrap_or_default();
     let planned: HashSet<TableName> = plan.iter().map(|c| c.id.table.clone()).collect();
@@ -254,6 +255,11 @@ pub async fn run(
         user_where: spec.user_where.clone(),
         ledger,
         tables: by_name,
+        cast_double: match up_info.flavor {
+            Flavor::Mysql => up_info.version >= (8, 0, 17),
+            Flavor::Mariadb => up_info.version >= (10, 4, 5),
+            Flavor::Tidb => true,
+        },
     });
     let jobs = workers.into_iter().enumerate().map(|(i, conn)| {
         let ctx = ctx.clone();
@@ -445,13 +451,34 @@ async fn plan_table(
 ) -> Result<Vec<Chunk>, TaskError> {
     let up = &spec.upstream;
     let rpc = plan::rows_per_chunk(meta, spec.rows, spec.chunk_filesize_mib);
-    if meta.split_key.is_empty() || meta.est_rows <= rpc {
+    if meta.split_key.is_empty() {
         return Ok(plan::chunks_from_boundaries(meta, Vec::new()));
     }
     let key: Vec<&schema::Column> = meta.split_key.iter().map(|&i| &meta.columns[i]).collect();
+    let order: Vec<String> = key
+        .iter()
+        .map(|c| ferry_model::table::quote_ident(&c.name))
+        .collect();
     let what = format!("planning chunks of {}", meta.name);
-    if key.len() == 1 && key[0].is_integer() {
-        let k = ferry_model::table::quote_ident(&key[0].name);
+    // Statistics can be stale (InnoDB reports 1 row for a table whose saved statistics say 0):
+    // when they claim a single chunk, count for real, up to one chunk length.
+    let stats_trusted = meta.est_rows > rpc;
+    if !stats_trusted {
+        let probe: Option<Row> = ctl
+            .query_first(format!(
+                "SELECT 1 FROM {} ORDER BY {} LIMIT 1 OFFSET {rpc}",
+                meta.name.quoted(),
+                order.join(", ")
+            ))
+            .await
+            .map_err(up.sql_err(what.clone()))?;
+        if probe.is_none() {
+            return Ok(plan::chunks_from_boundaries(meta, Vec::new()));
+        }
+        warn!(table = %meta.name, est_rows = meta.est_rows, "table statistics are stale; walking the key to plan chunks");
+    }
+    if stats_trusted && key.len() == 1 && key[0].is_integer() {
+        let k = &order[0];
         let row: Option<(Option<String>, Option<String>)> = ctl
             .query_first(format!(
                 "SELECT MIN({k}), MAX({k}) FROM {}",
@@ -471,12 +498,9 @@ async fn plan_table(
             .collect();
         return Ok(plan::chunks_from_boundaries(meta, bounds));
     }
-    // Any other key: walk the index, one chunk length at a time.
+    // Any other key, or statistics that cannot be trusted: walk the index, one chunk length
+    // at a time (exact boundaries, one pass over the key).
     let cols = sql::key_tuple(&key);
-    let order: Vec<String> = key
-        .iter()
-        .map(|c| ferry_model::table::quote_ident(&c.name))
-        .collect();
     let mut bounds: Vec<ChunkBound> = Vec::new();
     loop {
         let mut q = format!("SELECT {} FROM {}", order.join(", "), meta.name.quoted());
@@ -514,7 +538,13 @@ async fn plan_table(
             break;
         }
     }
-    Ok(plan::chunks_from_boundaries(meta, bounds))
+    let mut chunks = plan::chunks_from_boundaries(meta, bounds);
+    if !stats_trusted {
+        for c in &mut chunks {
+            c.estimated_rows = rpc;
+        }
+    }
+    Ok(chunks)
 }
 
 fn key_value(col: &schema::Column, v: Option<Value>) -> KeyValue {
@@ -549,6 +579,8 @@ struct CopyCtx {
     user_where: Option<String>,
     ledger: TableName,
     tables: HashMap<TableName, Arc<Selected>>,
+    /// The upstream has `CAST(... AS DOUBLE)`.
+    cast_double: bool,
 }
 
 /// One dumper worker: takes chunks off the queue until it is empty.
@@ -639,6 +671,7 @@ async fn dump_chunk(
         chunk.lower.as_ref(),
         chunk.upper.as_ref(),
         ctx.user_where.as_deref(),
+        ctx.cast_double,
     );
     let kinds: Vec<schema::ValueKind> = meta.copied_columns().map(|c| c.kind()).collect();
     let json_convert = ctx.flavor != Flavor::Mariadb;

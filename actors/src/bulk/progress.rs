@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use ferry_model::TableName;
+use ferry_model::{Location, TableName};
 use serde_json::json;
 
 /// Counters updated by dumpers and loaders; read by status queries.
@@ -29,6 +29,7 @@ pub struct BulkProgress {
     /// When this run started, and the rows/bytes already committed by earlier runs.
     started: Mutex<Option<(Instant, u64, u64)>>,
     finished: Mutex<Option<Instant>>,
+    start: Mutex<Option<Location>>,
 }
 
 impl BulkProgress {
@@ -51,6 +52,16 @@ impl BulkProgress {
         *self.tables.lock().unwrap_or_else(|e| e.into_inner()) = per_table;
         *self.started.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((Instant::now(), done_rows, done_bytes));
+    }
+
+    /// Records the full phase's start position as soon as it is known.
+    pub fn set_start(&self, at: Location) {
+        *self.start.lock().unwrap_or_else(|e| e.into_inner()) = Some(at);
+    }
+
+    /// The start position, once known.
+    pub fn start(&self) -> Option<Location> {
+        self.start.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Freezes the rates at the end of the run.

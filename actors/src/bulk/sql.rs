@@ -18,19 +18,27 @@ pub enum OnDuplicate {
     Error,
 }
 
-/// `SELECT` of one chunk: copied columns (BIT as numbers), restricted to the key range and to
-/// the user's `where` filter.
+/// `SELECT` of one chunk: copied columns (BIT as numbers, FLOAT widened to DOUBLE because the
+/// text protocol prints FLOAT with 6 significant digits only), restricted to the key range and
+/// to the user's `where` filter. `cast_double`: the server has `CAST(... AS DOUBLE)` (MySQL
+/// 8.0.17+, MariaDB 10.4+); otherwise `+ 0e0` widens the value.
 pub fn select_chunk(
     meta: &TableMeta,
     lower: Option<&ChunkBound>,
     upper: Option<&ChunkBound>,
     user_where: Option<&str>,
+    cast_double: bool,
 ) -> String {
     let cols: Vec<String> = meta
         .copied_columns()
-        .map(|c| match c.kind() {
-            ValueKind::Bit => format!("{} + 0", quote_ident(&c.name)),
-            _ => quote_ident(&c.name),
+        .map(|c| {
+            let name = quote_ident(&c.name);
+            match c.kind() {
+                ValueKind::Bit => format!("{name} + 0"),
+                _ if c.data_type == "float" && cast_double => format!("CAST({name} AS DOUBLE)"),
+                _ if c.data_type == "float" => format!("{name} + 0e0"),
+                _ => name,
+            }
         })
         .collect();
     let mut conds = Vec::new();
@@ -205,6 +213,7 @@ mod tests {
             name: TableName::new("db", "t"),
             columns: vec![
                 col("id", "int", None),
+                col("f", "float", None),
                 col("name", "varchar", Some("utf8mb4")),
                 col("flags", "bit", None),
                 col("doc", "json", None),
@@ -213,7 +222,7 @@ mod tests {
                     ..col("g", "int", None)
                 },
             ],
-            split_key: vec![0, 1],
+            split_key: vec![0, 2],
             split_key_is_primary: true,
             est_rows: 10,
             est_bytes: 100,
@@ -225,15 +234,15 @@ mod tests {
     fn chunk_query_has_range_and_skips_generated_columns() {
         let m = meta();
         let lo = vec![KeyValue::Int(-5), KeyValue::Bytes(b"ab".to_vec())];
-        let sql = select_chunk(&m, Some(&lo), None, Some("id > 0"));
+        let sql = select_chunk(&m, Some(&lo), None, Some("id > 0"), true);
         assert_eq!(
             sql,
-            "SELECT `id`, `name`, `flags` + 0, `doc` FROM `db`.`t` WHERE (`id`, `name`) > \
+            "SELECT `id`, CAST(`f` AS DOUBLE), `name`, `flags` + 0, `doc` FROM `db`.`t` WHERE (`id`, `name`) > \
              (-5, _utf8mb4 0x6162 COLLATE utf8mb4_bin) AND (id > 0)"
         );
         assert_eq!(
-            select_chunk(&m, None, None, None),
-            "SELECT `id`, `name`, `flags` + 0, `doc` FROM `db`.`t`"
+            select_chunk(&m, None, None, None, true),
+            "SELECT `id`, CAST(`f` AS DOUBLE), `name`, `flags` + 0, `doc` FROM `db`.`t`"
         );
     }
 
@@ -246,15 +255,15 @@ mod tests {
             my.contains("REPLACE INTO TABLE `x`.`t` CHARACTER SET binary"),
             "{my}"
         );
-        assert!(my.ends_with("(`id`, `name`, @v2, @v3) SET `flags` = CAST(@v2 AS UNSIGNED), `doc` = CONVERT(@v3 USING utf8mb4)"), "{my}");
+        assert!(my.ends_with("(`id`, `f`, `name`, @v3, @v4) SET `flags` = CAST(@v3 AS UNSIGNED), `doc` = CONVERT(@v4 USING utf8mb4)"), "{my}");
         let md = load_data(&m, &t, Flavor::Mariadb, OnDuplicate::Ignore);
         assert!(
-            md.ends_with("(`id`, `name`, @v2, `doc`) SET `flags` = CAST(@v2 AS UNSIGNED)"),
+            md.ends_with("(`id`, `f`, `name`, @v3, `doc`) SET `flags` = CAST(@v3 AS UNSIGNED)"),
             "{md}"
         );
         assert_eq!(
             insert_prefix(&m, &t, OnDuplicate::Error),
-            "INSERT INTO `x`.`t` (`id`, `name`, `flags`, `doc`) VALUES "
+            "INSERT INTO `x`.`t` (`id`, `f`, `name`, `flags`, `doc`) VALUES "
         );
     }
 }
