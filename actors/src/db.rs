@@ -90,7 +90,8 @@ impl Endpoint {
 
     /// A pool of at most `max` connections.
     pub fn pool(&self, init: Vec<String>, max: usize) -> Pool {
-        let constraints = PoolConstraints::new(0, max.max(1)).unwrap_or_default();
+        // min = max: idle connections are kept for the next chunk instead of being closed.
+        let constraints = PoolConstraints::new(max.max(1), max.max(1)).unwrap_or_default();
         let opts = OptsBuilder::from_opts(self.opts(init))
             .pool_opts(PoolOpts::default().with_constraints(constraints));
         Pool::new(opts)

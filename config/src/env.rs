@@ -4,8 +4,11 @@
 //! shows: `host: "${host}"`). Rules:
 //!
 //! - `${NAME}` (NAME = `[A-Za-z_][A-Za-z0-9_]*`) is replaced by the variable's value wherever
-//!   it appears outside a comment; an unset variable is an error naming the variable, the file
-//!   and the line. `$${NAME}` stands for a literal `${NAME}`. Any other `$` is left alone.
+//!   it appears outside a comment; an unset variable is an error naming the variable, the file,
+//!   the line and (once the YAML is indexed) the key path of the value it appears in. The
+//!   placeholder is then replaced by an empty value (`""` where it stands alone in a plain
+//!   scalar) so that the rest of the file is still checked. `$${NAME}` stands for a literal
+//!   `${NAME}`. Any other `$` is left alone.
 //! - Inside a double-quoted scalar the value is escaped (`\`, `"`, line breaks), inside a
 //!   single-quoted scalar `'` is doubled, so any value is safe there. In a plain (unquoted)
 //!   scalar the value is inserted as is, so `port: ${PORT}` stays a number; a value with a
@@ -15,7 +18,7 @@
 
 use std::collections::HashMap;
 
-use crate::error::{ConfigError, ConfigErrors, ErrorKind};
+use crate::error::{ConfigError, ErrorKind};
 
 /// How placeholders are looked up: the process environment in production, a closure in tests.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -62,11 +65,25 @@ impl ColumnMap {
     }
 }
 
-/// The text after substitution, and how to map its columns back.
+/// The text after substitution, how to map its columns back, and the problems met.
 #[derive(Debug)]
 pub(crate) struct Substituted {
     pub(crate) text: String,
     pub(crate) columns: ColumnMap,
+    /// Unset variables and values that cannot be inserted. Their `path` is empty: it is
+    /// filled from the key index by the caller, with [`EnvIssue::line`]/[`EnvIssue::column`].
+    pub(crate) issues: Vec<EnvIssue>,
+}
+
+/// A problem with one placeholder.
+#[derive(Debug)]
+pub(crate) struct EnvIssue {
+    /// The error, positioned in the original text.
+    pub(crate) error: ConfigError,
+    /// 1-based line of the placeholder.
+    pub(crate) line: u64,
+    /// 1-based column of what replaced the placeholder, in the substituted text.
+    pub(crate) column: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -76,21 +93,20 @@ enum Quote {
     Single,
 }
 
-/// Replaces every `${NAME}` of `text`; collects every unset variable as an error.
-pub(crate) fn substitute(
-    text: &str,
-    origin: &str,
-    env: EnvLookup<'_>,
-) -> Result<Substituted, ConfigErrors> {
+/// Replaces every `${NAME}` of `text`; collects every unset variable as an issue and
+/// replaces its placeholder by an empty value.
+pub(crate) fn substitute(text: &str, origin: &str, env: EnvLookup<'_>) -> Substituted {
     let mut out = String::with_capacity(text.len());
     let mut columns = ColumnMap::default();
-    let mut errors = Vec::new();
+    let mut issues = Vec::new();
     let mut quote = Quote::Plain;
 
     for (line_idx, line) in text.split_inclusive('\n').enumerate() {
         let line_no = line_idx as u64 + 1;
         let chars: Vec<char> = line.chars().collect();
         let mut reps = Vec::new();
+        // Characters written to `out` for this line so far.
+        let line_start = out.chars().count();
         let mut i = 0usize;
         // Last non-blank character seen on this line, outside quotes (to tell a quote that
         // opens a scalar from an apostrophe inside a plain scalar).
@@ -160,46 +176,61 @@ pub(crate) fn substitute(
                     continue;
                 }
                 if let Some((name, end)) = placeholder(&chars, i) {
-                    match env(&name) {
-                        None => errors.push(ConfigError {
+                    let issue = |message: String, kind: ErrorKind, out: &String| EnvIssue {
+                        error: ConfigError {
                             origin: origin.to_string(),
                             line: Some(line_no),
                             column: Some(i as u64 + 1),
                             path: String::new(),
-                            kind: ErrorKind::UnsetVariable,
-                            message: format!(
-                                "environment variable `{name}` (used as `${{{name}}}`) is not set"
-                            ),
-                        }),
-                        Some(value) => {
-                            let value = match quote {
-                                Quote::Double => escape_double(&value),
-                                Quote::Single => value.replace('\'', "''"),
-                                Quote::Plain => {
-                                    if value.contains(['\n', '\r']) {
-                                        errors.push(ConfigError {
-                                            origin: origin.to_string(),
-                                            line: Some(line_no),
-                                            column: Some(i as u64 + 1),
-                                            path: String::new(),
-                                            kind: ErrorKind::InvalidValue,
-                                            message: format!(
-                                                "the value of `${{{name}}}` contains a line \
-                                                 break; put the placeholder in double quotes"
-                                            ),
-                                        });
-                                    }
-                                    value
-                                }
-                            };
-                            reps.push(Replacement {
-                                orig_start: i as u64 + 1,
-                                orig_len: (end - i) as u64,
-                                new_len: value.chars().count() as u64,
-                            });
-                            out.push_str(&value);
+                            kind,
+                            message,
+                        },
+                        line: line_no,
+                        column: (out.chars().count() - line_start) as u64 + 1,
+                    };
+                    let value = match env(&name) {
+                        None => {
+                            issues.push(issue(
+                                format!(
+                                    "environment variable `{name}` (used as `${{{name}}}`) is not \
+                                     set"
+                                ),
+                                ErrorKind::UnsetVariable,
+                                &out,
+                            ));
+                            // An empty value keeps the rest of the file checkable; alone in a
+                            // plain scalar it is written `""` (a bare nothing could be a null
+                            // or, in a flow sequence, a syntax error).
+                            if quote == Quote::Plain && stands_alone(&chars, i, end) {
+                                "\"\"".to_string()
+                            } else {
+                                String::new()
+                            }
                         }
-                    }
+                        Some(value) => match quote {
+                            Quote::Double => escape_double(&value),
+                            Quote::Single => value.replace('\'', "''"),
+                            Quote::Plain => {
+                                if value.contains(['\n', '\r']) {
+                                    issues.push(issue(
+                                        format!(
+                                            "the value of `${{{name}}}` contains a line break; \
+                                             put the placeholder in double quotes"
+                                        ),
+                                        ErrorKind::InvalidValue,
+                                        &out,
+                                    ));
+                                }
+                                value
+                            }
+                        },
+                    };
+                    reps.push(Replacement {
+                        orig_start: i as u64 + 1,
+                        orig_len: (end - i) as u64,
+                        new_len: value.chars().count() as u64,
+                    });
+                    out.push_str(&value);
                     if quote == Quote::Plain {
                         last_non_blank = Some('}');
                     }
@@ -218,11 +249,19 @@ pub(crate) fn substitute(
         }
     }
 
-    if errors.is_empty() {
-        Ok(Substituted { text: out, columns })
-    } else {
-        Err(ConfigErrors(errors))
+    Substituted {
+        text: out,
+        columns,
+        issues,
     }
+}
+
+/// True when the placeholder `chars[i..end]` is a whole plain scalar (nothing glued to it).
+fn stands_alone(chars: &[char], i: usize, end: usize) -> bool {
+    let before = i.checked_sub(1).map(|j| chars[j]);
+    let after = chars.get(end).copied();
+    before.is_none_or(|c| c.is_whitespace() || matches!(c, '[' | '{' | ','))
+        && after.is_none_or(|c| c.is_whitespace() || matches!(c, ',' | ']' | '}'))
 }
 
 /// True when the quote at `chars[i]` opens a quoted scalar (rather than being an apostrophe
@@ -294,7 +333,8 @@ mod tests {
     #[test]
     fn substitutes_in_all_quote_styles_and_skips_comments() {
         let text = "a: \"${host}\" # ${unset}\nb: '${password}'\nc: ${long}x\nd: \"${password}\"\n";
-        let s = substitute(text, "f.yaml", &env).unwrap();
+        let s = substitute(text, "f.yaml", &env);
+        assert!(s.issues.is_empty());
         assert_eq!(
             s.text,
             "a: \"10.0.0.1\" # ${unset}\nb: 'p\"a''ss\\w'\nc: abcdefghijx\nd: \"p\\\"a'ss\\\\w\"\n"
@@ -308,28 +348,41 @@ mod tests {
 
     #[test]
     fn unset_variables_are_all_reported_with_line_and_column() {
-        let text = "a: ${x}\n# ${ignored}\nb: \"${y}\"\n";
-        let errs = substitute(text, "t.yaml", &env).unwrap_err();
-        assert_eq!(errs.len(), 2);
-        assert_eq!(errs.0[0].line, Some(1));
-        assert_eq!(errs.0[0].column, Some(4));
-        assert!(errs.0[0].message.contains("`x`"));
-        assert_eq!(errs.0[1].line, Some(3));
-        assert_eq!(errs.0[1].column, Some(5));
-        assert_eq!(errs.0[1].kind, ErrorKind::UnsetVariable);
+        let text = "a: ${x}\n# ${ignored}\nb: \"${y}\"\nc: [${z}, ${long}]\nd: x${x}y ${host}\n";
+        let s = substitute(text, "t.yaml", &env);
+        let errs: Vec<&ConfigError> = s.issues.iter().map(|i| &i.error).collect();
+        assert_eq!(errs.len(), 4);
+        assert_eq!(errs[0].line, Some(1));
+        assert_eq!(errs[0].column, Some(4));
+        assert!(errs[0].message.contains("`x`"));
+        assert_eq!(errs[1].line, Some(3));
+        assert_eq!(errs[1].column, Some(5));
+        assert_eq!(errs[1].kind, ErrorKind::UnsetVariable);
+        // The rest of the file is still substituted; unset placeholders become empty values.
+        assert_eq!(
+            s.text,
+            "a: \"\"\n# ${ignored}\nb: \"\"\nc: [\"\", abcdefghij]\nd: xy 10.0.0.1\n"
+        );
+        // Positions in the substituted text, to find the key path.
+        assert_eq!((s.issues[2].line, s.issues[2].column), (4, 5));
+        assert_eq!((s.issues[3].line, s.issues[3].column), (5, 5));
+        assert_eq!(s.columns.original_column(4, 9), 11);
+        assert_eq!(s.columns.original_column(5, 7), 11);
     }
 
     #[test]
     fn escapes_and_non_placeholders_are_left_alone() {
         let text = "a: $${host} $x ${1bad} ${open\nb: don't ${host}\n";
-        let s = substitute(text, "t.yaml", &env).unwrap();
+        let s = substitute(text, "t.yaml", &env);
+        assert!(s.issues.is_empty());
         assert_eq!(s.text, "a: ${host} $x ${1bad} ${open\nb: don't 10.0.0.1\n");
     }
 
     #[test]
     fn hash_inside_quotes_is_not_a_comment() {
         let text = "a: \"x # ${host}\"\n";
-        let s = substitute(text, "t.yaml", &env).unwrap();
+        let s = substitute(text, "t.yaml", &env);
+        assert!(s.issues.is_empty());
         assert_eq!(s.text, "a: \"x # 10.0.0.1\"\n");
     }
 }

@@ -112,26 +112,59 @@ pub fn detect_kind(text: &str) -> FileKind {
     kind
 }
 
-/// The pipeline shared by every file kind: substitute, parse, check.
+/// The pipeline shared by every file kind: substitute, parse, check. Every error found on
+/// the way is reported; an error that stops a step does not hide those of the steps before.
 fn load<T: DeserializeOwned>(
     text: &str,
     origin: &str,
     env: EnvLookup<'_>,
     check: impl FnOnce(&mut T, &mut Report),
 ) -> Result<Loaded<T>, ConfigErrors> {
-    let substituted = env::substitute(text, origin, env)?;
-    let parsed = yaml::parse_document::<T>(&substituted.text, origin, &substituted.columns)?;
-    let mut config = parsed.value;
-    let mut report = Report::new(origin, &parsed.index, &substituted.columns);
-    for issue in parsed.soft {
-        report.errors.push(yaml::soft_error(
-            issue,
-            origin,
-            &parsed.index,
-            &substituted.columns,
-        ));
+    let substituted = env::substitute(text, origin, env);
+    let index = yaml::KeyIndex::build(&substituted.text);
+    let columns = &substituted.columns;
+    let mut errors = Vec::new();
+    // Values emptied because of a placeholder: their errors are the placeholder's.
+    let mut emptied = Vec::new();
+    for issue in substituted.issues {
+        let mut error = issue.error;
+        error.path = index
+            .path_containing(yaml::Pos {
+                line: issue.line,
+                column: issue.column,
+            })
+            .unwrap_or_default()
+            .to_string();
+        if !error.path.is_empty() {
+            emptied.push(error.path.clone());
+        }
+        errors.push(error);
     }
+    let parsed = yaml::parse_document::<T>(&substituted.text, origin, columns, &index, &emptied);
+    errors.extend(parsed.errors);
+    for issue in parsed.soft {
+        let error = yaml::soft_error(issue, origin, &index, columns);
+        if !emptied.iter().any(|e| yaml::is_under(&error.path, e)) {
+            errors.push(error);
+        }
+    }
+    let Some(mut config) = parsed.value else {
+        let mut errors = ConfigErrors(errors);
+        errors.sort();
+        return Err(errors);
+    };
+    let mut report = Report::new(origin, &index, columns);
     check(&mut config, &mut report);
+    let damaged: Vec<&str> = parsed
+        .dropped
+        .iter()
+        .chain(&emptied)
+        .map(String::as_str)
+        .collect();
+    report
+        .errors
+        .retain(|e| !validate::caused_by_damage(e, &damaged));
+    report.errors.extend(errors);
     let warnings = report.finish()?;
     Ok(Loaded { config, warnings })
 }

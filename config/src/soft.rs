@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use serde::de::{Deserialize, Deserializer, Error as _};
 
 /// One recorded problem, at a position of the parsed (substituted) text.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SoftIssue {
     pub(crate) line: u64,
     pub(crate) column: u64,

@@ -407,8 +407,11 @@ fn files_are_named_by_their_path() {
     std::fs::write(&path, "name: t\ntask-mode: full\nbogus: 1\n").unwrap();
     let errs = load_task_file(&path, None).unwrap_err();
     let shown = errs.to_string();
+    // The unknown key, and the missing target-database and mysql-instances with it.
     assert!(
-        shown.starts_with(&format!("{}:3:1: bogus: unknown field", path.display())),
+        shown
+            .lines()
+            .any(|l| l.starts_with(&format!("{}:3:1: bogus: unknown field", path.display()))),
         "{shown}"
     );
     let missing = load_task_file(&dir.path().join("absent.yaml"), None).unwrap_err();
@@ -435,4 +438,158 @@ fn columns_count_characters_not_bytes() {
     let e = errs.errors().iter().find(|e| e.path == "flavor").unwrap();
     assert_eq!(e.kind, ErrorKind::InvalidValue);
     assert_eq!((e.line, e.column), (Some(2), Some(9)));
+}
+
+/// Unknown keys, duplicates and wrong types do not stop the parse: every one of them is
+/// reported, with the semantic errors of the rest of the file.
+#[test]
+fn parse_errors_do_not_hide_each_other_or_the_semantic_errors() {
+    let text = format!(
+        "{HEAD}\
+mysql-instances:
+  - source-id: a
+    route-rules: [r1, nope]
+    bogus-key: 1
+    mydumper-config-name: d
+  - source-id: b
+    mydumper-thread: many
+    source-id: c
+routes:
+  r1: {{schema-pattern: a, colour: red}}
+  lonely: {{schema-pattern: b}}
+mydumpers:
+  d:
+    threads: x
+    extra: 1
+syncers:
+  s: {{worker-count: [1], max-retry: 3, nope: 2}}
+name: again
+"
+    );
+    let errs = task_errors(&text);
+    let p = "mysql-instances";
+    assert_at(
+        &errs,
+        &format!("{p}[0].route-rules[1]"),
+        ErrorKind::UndefinedReference,
+        7,
+        23,
+    );
+    assert_at(
+        &errs,
+        &format!("{p}[0].bogus-key"),
+        ErrorKind::UnknownKey,
+        8,
+        5,
+    );
+    assert_at(
+        &errs,
+        &format!("{p}[1].mydumper-thread"),
+        ErrorKind::InvalidType,
+        11,
+        22,
+    );
+    assert_at(
+        &errs,
+        &format!("{p}[1].source-id"),
+        ErrorKind::DuplicateKey,
+        12,
+        5,
+    );
+    assert_at(&errs, "routes.r1.colour", ErrorKind::UnknownKey, 14, 27);
+    assert_at(&errs, "routes.lonely", ErrorKind::UnusedRule, 15, 3);
+    assert_at(&errs, "mydumpers.d.threads", ErrorKind::InvalidType, 18, 14);
+    assert_at(&errs, "mydumpers.d.extra", ErrorKind::UnknownKey, 19, 5);
+    assert_at(
+        &errs,
+        "syncers.s.worker-count",
+        ErrorKind::InvalidType,
+        21,
+        21,
+    );
+    assert_at(&errs, "syncers.s.nope", ErrorKind::UnknownKey, 21, 40);
+    assert_at(&errs, "syncers.s", ErrorKind::UnusedRule, 21, 3);
+    assert_at(&errs, "name", ErrorKind::DuplicateKey, 22, 1);
+    // Nothing else: no error follows from a dropped value (the default mydumper threads,
+    // syncer worker-count and instance thread count are fine).
+    assert_eq!(errs.len(), 12, "{errs}");
+    let lines: Vec<u64> = errs.errors().iter().filter_map(|e| e.line).collect();
+    assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{errs}");
+}
+
+/// A wrong type where a list of rule names is expected: the rules it named are not
+/// reported as unused, and a wrongly typed item keeps the items after it checked.
+#[test]
+fn dropped_values_do_not_cause_errors_of_their_own() {
+    let text = format!(
+        "{HEAD}\
+mysql-instances:
+  - source-id: a
+    route-rules: r1
+  - \"b\"
+  - source-id: c
+    bogus: 1
+routes:
+  r1: {{schema-pattern: a}}
+target-database:
+  port: x
+"
+    );
+    let errs = task_errors(&text);
+    assert_at(
+        &errs,
+        "mysql-instances[0].route-rules",
+        ErrorKind::InvalidType,
+        7,
+        18,
+    );
+    assert_at(&errs, "mysql-instances[1]", ErrorKind::InvalidType, 8, 5);
+    assert_at(
+        &errs,
+        "mysql-instances[2].bogus",
+        ErrorKind::UnknownKey,
+        10,
+        5,
+    );
+    assert_at(&errs, "target-database", ErrorKind::DuplicateKey, 13, 1);
+    assert_eq!(errs.len(), 4, "{errs}");
+}
+
+/// An unset `${NAME}` names the key path of its value, and the rest of the file is checked
+/// (without the errors an empty value would cause).
+#[test]
+fn unset_variables_have_a_key_path_and_do_not_hide_other_errors() {
+    let text = "\
+source-id: x
+from:
+  host: ${HOST}
+  user: \"${USER_NAME}\"
+  port: ${PORT}
+  password: |
+    p-${SECRET}
+  colour: blue
+flavor: ${FLAVOR}
+filters: [${F}]
+checker:
+  backoff-max: 10x
+";
+    let errs = parse_source_str(text, "s.yaml", &no_env, None).unwrap_err();
+    let shown: Vec<String> = errs.errors().iter().map(ToString::to_string).collect();
+    let expected = [
+        "s.yaml:3:9: from.host: environment variable `HOST`",
+        "s.yaml:4:10: from.user: environment variable `USER_NAME`",
+        "s.yaml:5:9: from.port: environment variable `PORT`",
+        "s.yaml:7:7: from.password: environment variable `SECRET`",
+        "s.yaml:8:3: from.colour: unknown field `colour`",
+        "s.yaml:9:9: flavor: environment variable `FLAVOR`",
+        "s.yaml:10:11: filters[0]: environment variable `F`",
+        "s.yaml:12:3: checker.backoff-max: ",
+    ];
+    assert_eq!(shown.len(), expected.len(), "{errs}");
+    for (line, want) in shown.iter().zip(expected) {
+        assert!(
+            line.starts_with(want),
+            "`{line}` should start with `{want}`\n{errs}"
+        );
+    }
 }

@@ -340,7 +340,13 @@ async fn several_errors_are_all_reported() {
     sorted.sort();
     assert_eq!(lines, sorted, "{out}");
     // The other file's error too.
-    assert_reported(&out, &s, position(&source_text, "colour", 0), "colour", &[]);
+    assert_reported(
+        &out,
+        &s,
+        position(&source_text, "colour", 0),
+        "from.colour",
+        &[],
+    );
     // The JSON answer lists each file's errors.
     let files = out.json["files"].as_array().cloned().unwrap_or_default();
     assert_eq!(files.len(), 2, "{out}");
