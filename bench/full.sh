@@ -367,7 +367,7 @@ run_ferry_on() { # upstream kind, port, server pid
     if (exec 3<>"/dev/tcp/127.0.0.1/$PORT_FERRY") 2>/dev/null; then
         echo "reason=port $PORT_FERRY already in use" >>"$OUT"; return 1
     fi
-    "$FERRYD" --master-addr "127.0.0.1:$PORT_FERRY" --data-dir "$dd" >"$W/ferryd.log" 2>&1 &
+    "$FERRYD" --master-addr "127.0.0.1:$PORT_FERRY" --data-dir "$dd" --log-level "${FERRY_LOG_LEVEL:-info}" >"$W/ferryd.log" 2>&1 &
     fp=$!
     echo "$fp" >"$FERRYD_PIDFILE"
     trap 'stop_ferryd '"$fp" EXIT
@@ -403,7 +403,8 @@ mysql-instances:
 mydumpers:
   dump:
     threads: $THREADS
-    chunk-filesize: 64
+    chunk-filesize: 64${FERRY_ROWS:+
+    rows: $FERRY_ROWS}
     extra-args: "--consistency none"
 EOF
     ferry_ok() { # rc, output: fails on rc != 0 or a JSON "result": false

@@ -19,8 +19,11 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Appends one row in `LOAD DATA` form: fields separated by TAB, line ended by LF, `\N` for NULL,
 /// and `\\`, TAB, LF, CR and NUL escaped.
-pub fn encode_load_data_row(values: &[Option<&[u8]>], out: &mut BytesMut) {
-    for (i, v) in values.iter().enumerate() {
+pub fn encode_load_data_row<'a>(
+    values: impl IntoIterator<Item = Option<&'a [u8]>>,
+    out: &mut BytesMut,
+) {
+    for (i, v) in values.into_iter().enumerate() {
         if i > 0 {
             out.extend_from_slice(b"\t");
         }
@@ -53,14 +56,14 @@ fn escape_load_data(bytes: &[u8], out: &mut BytesMut) {
 /// Appends one row as a SQL tuple `(v1,v2,...)`. Numbers are written as the server printed
 /// them; everything else as a hex literal (byte-exact whatever the charset); JSON through
 /// `CONVERT(... USING utf8mb4)` when `json_convert` (targets whose JSON type rejects binary).
-pub fn encode_values_row(
-    values: &[Option<&[u8]>],
+pub fn encode_values_row<'a>(
+    values: impl IntoIterator<Item = Option<&'a [u8]>>,
     kinds: &[ValueKind],
     json_convert: bool,
     out: &mut BytesMut,
 ) {
     out.extend_from_slice(b"(");
-    for (i, (v, k)) in values.iter().zip(kinds).enumerate() {
+    for (i, (v, k)) in values.into_iter().zip(kinds).enumerate() {
         if i > 0 {
             out.extend_from_slice(b",");
         }
@@ -108,10 +111,10 @@ mod tests {
     fn load_data_escapes_every_special_byte() {
         let mut out = BytesMut::new();
         encode_load_data_row(
-            &[
-                Some(b"a\tb\nc\\d\0e\rf"),
+            [
+                Some(&b"a\tb\nc\\d\0e\rf"[..]),
                 None,
-                Some(b""),
+                Some(&b""[..]),
                 Some("é😀".as_bytes()),
             ],
             &mut out,
@@ -123,12 +126,12 @@ mod tests {
     fn values_use_hex_for_bytes_and_plain_numbers() {
         let mut out = BytesMut::new();
         encode_values_row(
-            &[
-                Some(b"-12.5e3"),
-                Some(b"\x00'"),
+            [
+                Some(&b"-12.5e3"[..]),
+                Some(&b"\x00'"[..]),
                 None,
-                Some(b""),
-                Some(b"{}"),
+                Some(&b""[..]),
+                Some(&b"{}"[..]),
             ],
             &[
                 ValueKind::Number,
@@ -149,7 +152,12 @@ mod tests {
     #[test]
     fn non_numeric_text_in_a_number_column_is_quoted_as_hex() {
         let mut out = BytesMut::new();
-        encode_values_row(&[Some(b"1;DROP")], &[ValueKind::Number], false, &mut out);
+        encode_values_row(
+            [Some(&b"1;DROP"[..])],
+            &[ValueKind::Number],
+            false,
+            &mut out,
+        );
         assert_eq!(&out[..], b"(0x313b44524f50)");
     }
 }

@@ -693,22 +693,19 @@ async fn dump_chunk(
     let mut loader_gone = false;
     while let Some(row) = rows_stream.try_next().await.map_err(fail)? {
         let values = row.unwrap_raw();
-        let refs: Vec<Option<&[u8]>> = values
-            .iter()
-            .map(|v| match v {
-                Some(Value::Bytes(b)) => Some(b.as_slice()),
-                _ => None,
-            })
-            .collect();
+        let refs = values.iter().map(|v| match v {
+            Some(Value::Bytes(b)) => Some(b.as_slice()),
+            _ => None,
+        });
         match ctx.format {
-            LoadFormat::LoadData => encode::encode_load_data_row(&refs, &mut buf),
+            LoadFormat::LoadData => encode::encode_load_data_row(refs, &mut buf),
             LoadFormat::Insert => {
                 buf.extend_from_slice(if in_stmt == 0 {
                     prefix.as_bytes()
                 } else {
                     b","
                 });
-                encode::encode_values_row(&refs, &kinds, json_convert, &mut buf);
+                encode::encode_values_row(refs, &kinds, json_convert, &mut buf);
                 in_stmt += 1;
             }
         }
