@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod grants;
 pub mod pipeline;
+pub mod reader;
 pub mod rules;
 pub mod schema;
 pub mod task;
