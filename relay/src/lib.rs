@@ -9,7 +9,12 @@
 //! task's keys form a contiguous range that can be listed or deleted with a prefix.
 
 mod checkpoint;
+mod relay_log;
 mod store;
 
 pub use checkpoint::{CheckpointStore, ChunkDone, FullPhaseState, SourceRecord, TaskRecord};
+pub use relay_log::{
+    NewRelayEvent, PurgeReport, ReadFrom, ReadLimit, RelayEvent, RelayLog, RelayPosition,
+    RelayStats,
+};
 pub use store::{Store, StoreError};

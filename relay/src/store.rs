@@ -1,6 +1,7 @@
 //! The RocksDB database and its key layout.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use rocksdb::{Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB};
 use serde::de::DeserializeOwned;
@@ -29,12 +30,44 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    /// A stored binary value could not be decoded.
+    #[error("state store at {path}: key `{key}` holds a corrupt value: {reason}")]
+    Corrupt {
+        /// Directory of the database.
+        path: PathBuf,
+        /// The key (non-printable bytes escaped).
+        key: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The relay log of a source does not hold (any more) events a reader asked for.
+    #[error("relay log of source `{source_id}`: cannot read after {wanted}: events up to {floor} are not held (purged, or before the relay's start)")]
+    RelayPurged {
+        /// The source.
+        source_id: String,
+        /// Where the reader wanted to start (exclusive).
+        wanted: String,
+        /// Position (or sequence) up to which the log holds nothing.
+        floor: String,
+    },
+    /// An append would break the relay log's order.
+    #[error("relay log of source `{source_id}`: event position {got} is before the relay position {last}")]
+    RelayOutOfOrder {
+        /// The source.
+        source_id: String,
+        /// The relay position (end of the last appended event).
+        last: String,
+        /// The offending event's end position.
+        got: String,
+    },
 }
 
 /// The one RocksDB database of a daemon. Cheap to share behind an `Arc`.
 pub struct Store {
     db: DB,
     path: PathBuf,
+    /// Serializes relay-log writes (each one is a read-modify-write of the source's meta key).
+    relay_lock: Mutex<()>,
 }
 
 impl Store {
@@ -50,6 +83,7 @@ impl Store {
         Ok(Self {
             db,
             path: dir.to_path_buf(),
+            relay_lock: Mutex::new(()),
         })
     }
 
@@ -136,6 +170,49 @@ impl Store {
         self.db
             .write_opt(batch, &Self::sync_opts())
             .map_err(|e| self.db_err(e))
+    }
+}
+
+/// A raw `(key, value)` pair.
+pub(crate) type RawPair = (Box<[u8]>, Box<[u8]>);
+
+/// Raw-bytes helpers (binary keys and values, used by the relay log).
+impl Store {
+    /// Directory of the database.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Lock serializing relay-log writes.
+    pub(crate) fn relay_lock(&self) -> MutexGuard<'_, ()> {
+        self.relay_lock.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads one raw value.
+    pub(crate) fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.db.get(key).map_err(|e| self.db_err(e))
+    }
+
+    /// Applies a batch atomically and durably (fsync of the WAL).
+    pub(crate) fn write_synced(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.db
+            .write_opt(batch, &Self::sync_opts())
+            .map_err(|e| self.db_err(e))
+    }
+
+    /// Raw `(key, value)` pairs from `from` on, in key order (the caller stops at its prefix end).
+    pub(crate) fn iter_raw_from<'a>(
+        &'a self,
+        from: &[u8],
+    ) -> impl Iterator<Item = Result<RawPair, StoreError>> + 'a {
+        self.db
+            .iterator(IteratorMode::From(from, Direction::Forward))
+            .map(move |r| r.map_err(|e| self.db_err(e)))
+    }
+
+    /// Compacts `[from, to)` so that deleted data actually leaves the disk.
+    pub(crate) fn compact_raw(&self, from: &[u8], to: &[u8]) {
+        self.db.compact_range(Some(from), Some(to));
     }
 }
 
