@@ -2,20 +2,47 @@
 //! [`SourceEvent`]s, each carrying the 64-bit position *after* it, and the default backend
 //! built on `mysql_async` ([`MysqlAsyncSource`]).
 //!
-//! Row values are not decoded here yet: a rows event carries its kind, table id, row count
-//! and its raw body, to be decoded against the table schema as of its position
-//! (DESIGN.md §4.5).
+//! A rows event carries its row images decoded into our own [`RowValue`]s (by the column
+//! types of its table map; column names and collations come from the table schema as of its
+//! position, DESIGN.md §4.5) and its raw body. [`ReconnectingSource`] resumes a source after
+//! transient errors.
 
 mod mysql_async_source;
+mod reconnect;
+mod value;
 
 use std::future::Future;
 
 use bytes::Bytes;
-use ferry_model::BinlogPosition;
+use ferry_model::{BinlogPosition, GtidSet};
 
 use crate::error::TaskError;
 
 pub use mysql_async_source::{MysqlAsyncSource, ReaderOptions};
+pub use reconnect::{Backoff, ReconnectingSource};
+pub use value::{Date, DateTime, JsonPatch, JsonPatchOp, RowChange, RowValue, Time};
+
+/// Where a stream starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartFrom {
+    /// A file and an event boundary in it.
+    Position(BinlogPosition),
+    /// The first transaction not in this executed set (MySQL: `COM_BINLOG_DUMP_GTID`;
+    /// MariaDB: `@slave_connect_state`). Positions are known from the first rotate on.
+    Gtid(GtidSet),
+}
+
+impl From<BinlogPosition> for StartFrom {
+    fn from(p: BinlogPosition) -> Self {
+        StartFrom::Position(p)
+    }
+}
+
+impl From<GtidSet> for StartFrom {
+    fn from(g: GtidSet) -> Self {
+        StartFrom::Gtid(g)
+    }
+}
 
 /// A stream of binlog events from one upstream.
 pub trait BinlogSource {
@@ -26,7 +53,7 @@ pub trait BinlogSource {
 }
 
 /// One binlog event, normalized.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SourceEvent {
     /// Position right after this event (for a rotate: the start of the next file). Artificial
     /// events leave it where it was.
@@ -43,7 +70,7 @@ pub struct SourceEvent {
 }
 
 /// The part of an event that Ferry uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum EventBody {
     /// The stream continues in `next` (real rotate at the end of a file, or the fake one the
     /// server sends first). `next.pos` is where reading continues.
@@ -85,7 +112,7 @@ pub enum EventBody {
         /// Number of columns.
         columns: u64,
     },
-    /// Row changes of one table (values not decoded yet).
+    /// Row changes of one table.
     Rows {
         /// Insert, update or delete.
         kind: RowsKind,
@@ -95,7 +122,10 @@ pub enum EventBody {
         rows: usize,
         /// Last rows event of its statement.
         stmt_end: bool,
-        /// Event body (post-header and rows), for later decoding.
+        /// The rows, one per inserted/deleted row or updated before/after pair, each image
+        /// with one value per table column.
+        changes: Vec<RowChange>,
+        /// Event body (post-header and rows).
         raw: Bytes,
     },
     /// MySQL GTID (or tagged GTID) of the next transaction.

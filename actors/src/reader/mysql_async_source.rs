@@ -10,14 +10,15 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferry_model::BinlogPosition;
+use ferry_model::{BinlogPosition, GtidSet};
 use futures::StreamExt;
 use mysql_async::binlog::events::{Event, EventData, RowsEventData};
 use mysql_async::binlog::{BinlogChecksumAlg, EventFlags, EventType};
 use mysql_async::prelude::Queryable;
-use mysql_async::{BinlogStream, BinlogStreamRequest};
+use mysql_async::{BinlogStream, BinlogStreamRequest, Sid};
 
-use super::{BinlogSource, EventBody, ReaderError, RowsKind, SourceEvent};
+use super::value::convert_row;
+use super::{BinlogSource, EventBody, ReaderError, RowChange, RowsKind, SourceEvent, StartFrom};
 use crate::db::{Endpoint, Flavor, ServerInfo};
 
 /// MariaDB `GTID_EVENT`.
@@ -75,12 +76,15 @@ impl std::fmt::Debug for MysqlAsyncSource {
 }
 
 impl MysqlAsyncSource {
-    /// Connects to `ep` and starts streaming at `start` (a file and an event boundary in it).
+    /// Connects to `ep` and starts streaming at `start`: a file and an event boundary in it,
+    /// or the first transaction missing from a GTID set (then [`Self::position`] has an empty
+    /// file name until the first rotate).
     pub async fn start(
         ep: &Endpoint,
-        start: BinlogPosition,
+        start: impl Into<StartFrom>,
         opts: ReaderOptions,
     ) -> Result<Self, ReaderError> {
+        let start = start.into();
         let mut conn = ep.connect(vec![]).await?;
         let info = ServerInfo::detect(&mut conn, ep).await?;
         let period_ns = u64::try_from(opts.heartbeat.as_nanos()).unwrap_or(u64::MAX);
@@ -93,14 +97,45 @@ impl MysqlAsyncSource {
             // 4 = MARIA_SLAVE_CAPABILITY_GTID: GTID events are sent as they are.
             setup.push("SET @mariadb_slave_capability = 4".to_string());
         }
+        let file = match &start {
+            StartFrom::Position(p) => p.name.clone(),
+            StartFrom::Gtid(_) => String::new(),
+        };
+        let mut req = BinlogStreamRequest::new(opts.server_id);
+        let start = match start {
+            StartFrom::Position(p) => {
+                req = req.with_filename(file.as_bytes()).with_pos(p.pos);
+                p
+            }
+            StartFrom::Gtid(gtid) => {
+                let bad = |reason: String| ReaderError::Decode {
+                    addr: ep.addr(),
+                    pos: unknown_position(),
+                    type_code: 0,
+                    reason: format!("cannot start from GTID set {gtid}: {reason}"),
+                };
+                match (&gtid, info.flavor) {
+                    (GtidSet::Mariadb(_), Flavor::Mariadb) => {
+                        setup.push(format!("SET @slave_connect_state = '{gtid}'"));
+                        setup.push("SET @slave_gtid_strict_mode = 1".to_string());
+                        req = req.with_pos(4);
+                    }
+                    (GtidSet::Mysql(m), Flavor::Mysql) => {
+                        req = req
+                            .with_gtid()
+                            .with_gtid_set(mysql_sids(m).map_err(bad)?)
+                            .with_pos(4);
+                    }
+                    _ => return Err(bad(format!("not a {:?} GTID set", info.flavor))),
+                }
+                unknown_position()
+            }
+        };
         for stmt in &setup {
             conn.query_drop(stmt.as_str())
                 .await
                 .map_err(ep.sql_err(stmt.clone()))?;
         }
-        let req = BinlogStreamRequest::new(opts.server_id)
-            .with_filename(start.name.as_bytes())
-            .with_pos(start.pos);
         let stream = conn
             .get_binlog_stream(req)
             .await
@@ -346,22 +381,80 @@ impl MysqlAsyncSource {
             .stream
             .get_tme(table_id)
             .ok_or_else(|| self.decode_err(type_code, format!("no table map for id {table_id}")))?;
-        // Counting walks the row images (their sizes depend on the column types).
-        let mut rows = 0usize;
-        for row in r.rows(tme) {
-            row.map_err(|e| self.decode_err(type_code, e))?;
-            rows += 1;
-        }
+        let table = format!(
+            "`{}`.`{}` (table id {table_id})",
+            tme.database_name(),
+            tme.table_name()
+        );
+        // The driver indexes column metadata without bounds checks in places: a malformed
+        // event must not bring the process down.
+        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let n = usize::try_from(r.num_columns()).unwrap_or(usize::MAX);
+            let mut changes = Vec::new();
+            for (i, row) in r.rows(tme).enumerate() {
+                let (before, after) = row.map_err(|e| format!("row {i}: {e}"))?;
+                let before = before
+                    .map(|b| {
+                        let bits = r.columns_before_image().into_iter().flatten();
+                        convert_row(b, bits.map(|b| *b), n)
+                    })
+                    .transpose()
+                    .map_err(|e| format!("row {i}, before image, {e}"))?;
+                let after = after
+                    .map(|a| {
+                        let bits = r.columns_after_image().into_iter().flatten();
+                        convert_row(a, bits.map(|b| *b), n)
+                    })
+                    .transpose()
+                    .map_err(|e| format!("row {i}, after image, {e}"))?;
+                changes.push(RowChange { before, after });
+            }
+            Ok::<_, String>(changes)
+        }));
+        let changes = match decoded {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => return Err(self.decode_err(type_code, format!("{table}: {e}"))),
+            Err(_) => {
+                return Err(self.decode_err(type_code, format!("{table}: malformed rows event")))
+            }
+        };
         Ok(EventBody::Rows {
             kind,
             table_id,
-            rows,
+            rows: changes.len(),
+            changes,
             stmt_end: r
                 .flags()
                 .contains(mysql_async::binlog::RowsEventFlags::STMT_END),
             raw: Bytes::copy_from_slice(event.data()),
         })
     }
+}
+
+/// The position before the first rotate of a stream started from a GTID set.
+fn unknown_position() -> BinlogPosition {
+    BinlogPosition {
+        name: String::new(),
+        pos: 4,
+    }
+}
+
+/// A MySQL GTID set as the driver's `Sid`s (our intervals are closed, theirs half-open).
+fn mysql_sids(
+    set: &std::collections::BTreeMap<String, Vec<(u64, u64)>>,
+) -> Result<Vec<Sid<'static>>, String> {
+    let mut out = Vec::with_capacity(set.len());
+    for (key, ivs) in set {
+        let mut text = key.clone();
+        for &(a, b) in ivs {
+            if b == u64::MAX {
+                return Err(format!("interval {a}-{b} of {key} is too large"));
+            }
+            text.push_str(&format!(":{a}-{b}"));
+        }
+        out.push(text.parse::<Sid<'static>>().map_err(|e| e.to_string())?);
+    }
+    Ok(out)
 }
 
 /// CRC-32 (IEEE, reflected), as binlog checksums use.
