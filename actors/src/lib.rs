@@ -6,7 +6,9 @@
 //! - [`db`]: connections, server identification, binlog positions;
 //! - [`error`]: task errors and their transient/definite classification.
 
+pub mod apply;
 pub mod bulk;
+pub mod causality;
 pub mod check;
 pub mod db;
 pub mod error;
