@@ -164,28 +164,8 @@ async fn unused_global_rule() {
     assert_reported(&out, &f, position(&text, "lonely", 0), "routes.lonely", &[]);
 }
 
-/// The error names the file, the position of the placeholder and the variable.
-#[tokio::test]
-async fn unset_variable() {
-    let dir = tempfile::tempdir().unwrap();
-    let text = BASE_SOURCE.replace(
-        "  user: \"root\"\n",
-        "  user: \"${FERRY_TEST_UNSET_USER}\"\n",
-    );
-    let f = write(dir.path(), "source.yaml", &text);
-    let out = validate(&[&f]).await;
-    assert!(!out.ok, "{out}");
-    let (line, col) = position(&text, "${FERRY_TEST_UNSET_USER}", 0);
-    let prefix = format!("{}:{line}:{col}: ", f.display());
-    assert!(
-        out.stderr
-            .lines()
-            .any(|l| l.starts_with(&prefix) && l.contains("FERRY_TEST_UNSET_USER")),
-        "{out}"
-    );
-}
-
-/// Like every other error, an unset `${NAME}` names the key path (`from.user`).
+/// An unset `${NAME}` names the file, the placeholder's position, the key path (`from.user`)
+/// and the variable.
 #[tokio::test]
 async fn unset_variable_names_the_key_path() {
     let dir = tempfile::tempdir().unwrap();
