@@ -87,12 +87,12 @@ pub async fn check_subtasks(
     mode: TaskMode,
     ignore: &[String],
 ) -> Vec<CheckItem> {
+    if ignore.iter().any(|i| i == "all") {
+        return Vec::new();
+    }
     let mut items = Vec::new();
     for sub in subtasks {
         items.extend(check_subtask(sub, mode).await);
-    }
-    if ignore.iter().any(|i| i == "all") {
-        return Vec::new();
     }
     items.retain(|i| !ignore.iter().any(|x| x == i.name));
     items
@@ -156,7 +156,23 @@ async fn check_subtask(sub: &Subtask, mode: TaskMode) -> Vec<CheckItem> {
             Err(e) => version = version.fail(e.to_string(), ""),
         }
         items.push(version);
-        let tables = select(sub, conn).await;
+        let tables = match schema::selected_tables(conn, up, |s, t| {
+            sub.bulk.balist.allows_table(s, t)
+        })
+        .await
+        {
+            Ok(t) => t,
+            Err(e) => {
+                items.push(
+                    CheckItem::new(
+                        "table_schema",
+                        format!("tables of source `{src}` can be read"),
+                    )
+                    .fail(e.to_string(), "grant SELECT on the selected tables"),
+                );
+                return items;
+            }
+        };
         if mode.has_full() {
             items.push(dump_privilege(sub, conn, &tables).await);
             // The start position must be readable before anything is copied.
@@ -171,7 +187,7 @@ async fn check_subtask(sub: &Subtask, mode: TaskMode) -> Vec<CheckItem> {
                 items.push(pos);
             }
         }
-        items.push(table_schema(sub, conn, &tables).await);
+        items.push(table_schema(sub, &tables));
     }
     if let Some(conn) = down_conn.as_mut() {
         let mut item = CheckItem::new("target_privilege", "privileges of the target user");
@@ -199,21 +215,6 @@ async fn check_subtask(sub: &Subtask, mode: TaskMode) -> Vec<CheckItem> {
         items.push(item);
     }
     items
-}
-
-async fn select(sub: &Subtask, conn: &mut Conn) -> Vec<schema::TableMeta> {
-    let spec = &sub.bulk;
-    let mut out = Vec::new();
-    if let Ok(names) = schema::list_tables(conn, &spec.upstream).await {
-        for n in names {
-            if spec.balist.allows_table(&n.schema, &n.table) {
-                if let Ok(m) = schema::table_meta(conn, &spec.upstream, &n).await {
-                    out.push(m);
-                }
-            }
-        }
-    }
-    out
 }
 
 async fn dump_privilege(sub: &Subtask, conn: &mut Conn, tables: &[schema::TableMeta]) -> CheckItem {
@@ -274,7 +275,7 @@ async fn dump_privilege(sub: &Subtask, conn: &mut Conn, tables: &[schema::TableM
     item
 }
 
-async fn table_schema(sub: &Subtask, _conn: &mut Conn, tables: &[schema::TableMeta]) -> CheckItem {
+fn table_schema(sub: &Subtask, tables: &[schema::TableMeta]) -> CheckItem {
     let mut item = CheckItem::new(
         "table_schema",
         format!(

@@ -117,6 +117,21 @@ pub async fn list_tables(conn: &mut Conn, ep: &Endpoint) -> Result<Vec<TableName
         .collect())
 }
 
+/// The metadata of every upstream base table that `allow(schema, table)` selects.
+pub async fn selected_tables(
+    conn: &mut Conn,
+    ep: &Endpoint,
+    allow: impl Fn(&str, &str) -> bool,
+) -> Result<Vec<TableMeta>, TaskError> {
+    let mut out = Vec::new();
+    for name in list_tables(conn, ep).await? {
+        if allow(&name.schema, &name.table) {
+            out.push(table_meta(conn, ep, &name).await?);
+        }
+    }
+    Ok(out)
+}
+
 /// Reads a table's columns, keys and size estimates.
 pub async fn table_meta(
     conn: &mut Conn,

@@ -54,7 +54,8 @@ fn handle(
 ) {
     let method = req.method().clone();
     let url = req.url().to_string();
-    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    // Query strings are ignored.
+    let path = url.split_once('?').map_or(url.as_str(), |(p, _)| p);
     let decoded: Vec<String> = path
         .trim_matches('/')
         .split('/')
@@ -77,7 +78,7 @@ fn handle(
         let _ = req.respond(resp);
         return;
     }
-    let result = route(&method, &parts, query, &body, reg, started);
+    let result = route(&method, &parts, &body, reg, started);
     let resp = match result {
         Ok(v) => {
             let status = if v.get("result") == Some(&json!(false)) {
@@ -132,7 +133,6 @@ fn upload(body: &[u8]) -> Result<FileUpload, ApiError> {
 fn route(
     method: &Method,
     parts: &[&str],
-    query: &str,
     body: &[u8],
     reg: &Registry,
     started: Instant,
@@ -162,13 +162,10 @@ fn route(
             })?;
             reg.encrypt(&r.plaintext)
         }
-        _ => {
-            let _ = query;
-            Err(ApiError {
-                status: 404,
-                msg: format!("no such API: {method} /{}", parts.join("/")),
-            })
-        }
+        _ => Err(ApiError {
+            status: 404,
+            msg: format!("no such API: {method} /{}", parts.join("/")),
+        }),
     }
 }
 

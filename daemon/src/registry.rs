@@ -61,12 +61,12 @@ pub struct Registry {
     tasks: Mutex<BTreeMap<String, TaskEntry>>,
 }
 
-fn task_mode(t: &TaskConfig) -> Result<TaskMode, ApiError> {
+fn task_mode(t: &TaskConfig) -> TaskMode {
     use ferry_config::enums::TaskMode as C;
     match t.mode() {
-        C::Full | C::Dump | C::Load => Ok(TaskMode::Full),
-        C::Incremental => Ok(TaskMode::Incremental),
-        C::All | C::LoadSync => Ok(TaskMode::All),
+        C::Full | C::Dump | C::Load => TaskMode::Full,
+        C::Incremental => TaskMode::Incremental,
+        C::All | C::LoadSync => TaskMode::All,
     }
 }
 
@@ -245,7 +245,7 @@ impl Registry {
     /// `check-task`.
     pub fn check_task(&self, up: &FileUpload) -> Result<Value, ApiError> {
         let cfg = self.parse_task(up)?;
-        let mode = task_mode(&cfg)?;
+        let mode = task_mode(&cfg);
         let subtasks = self.subtasks(&cfg)?;
         let items = self.rt.block_on(check::check_subtasks(
             &subtasks,
@@ -259,7 +259,7 @@ impl Registry {
     pub fn start_task(&self, up: &FileUpload) -> Result<Value, ApiError> {
         let cfg = self.parse_task(up)?;
         let name = cfg.name.clone();
-        let mode = task_mode(&cfg)?;
+        let mode = task_mode(&cfg);
         if mode != TaskMode::Full {
             return Err(ApiError::bad(format!(
                 "[code=20009:class=config:scope=internal:level=medium] task `{name}`: task-mode {:?} \

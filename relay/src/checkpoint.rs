@@ -61,8 +61,6 @@ pub trait CheckpointStore: Send + Sync {
     fn sources(&self) -> Result<Vec<SourceRecord>, StoreError>;
     /// Registers or updates a task.
     fn put_task(&self, rec: &TaskRecord) -> Result<(), StoreError>;
-    /// Removes a task and every checkpoint it has.
-    fn delete_task(&self, name: &str) -> Result<(), StoreError>;
     /// Removes a task's record but keeps its checkpoints (DM's `stop-task`).
     fn delete_task_record(&self, name: &str) -> Result<(), StoreError>;
     /// All tasks, by name.
@@ -126,11 +124,6 @@ impl CheckpointStore for Store {
 
     fn put_task(&self, rec: &TaskRecord) -> Result<(), StoreError> {
         self.put(&task_key(&rec.name), rec)
-    }
-
-    fn delete_task(&self, name: &str) -> Result<(), StoreError> {
-        self.clear_checkpoints(name)?;
-        self.delete(&task_key(name))
     }
 
     fn delete_task_record(&self, name: &str) -> Result<(), StoreError> {
@@ -245,7 +238,8 @@ mod tests {
         assert_eq!(st.done.len(), 1);
         assert_eq!(st.done[0].id.ordinal, 1);
         assert!(!st.finished);
-        s.delete_task("t").unwrap();
+        s.clear_checkpoints("t").unwrap();
+        s.delete_task_record("t").unwrap();
         assert_eq!(s.full_phase("t", "up").unwrap(), FullPhaseState::default());
         assert_eq!(s.tasks().unwrap().len(), 1);
         assert_eq!(s.full_phase("t2", "up").unwrap().done.len(), 1);

@@ -279,18 +279,16 @@ pub async fn run(
 
 /// Lists upstream tables, applies the block-allow-list and routes.
 async fn select_tables(spec: &BulkSpec, ctl: &mut Conn) -> Result<Vec<Selected>, TaskError> {
-    let mut out = Vec::new();
-    for name in schema::list_tables(ctl, &spec.upstream).await? {
-        if !spec.balist.allows_table(&name.schema, &name.table) {
-            continue;
-        }
+    let metas =
+        schema::selected_tables(ctl, &spec.upstream, |s, t| spec.balist.allows_table(s, t)).await?;
+    let mut out = Vec::with_capacity(metas.len());
+    for meta in metas {
         let target = spec
             .router
-            .route(&name)
+            .route(&meta.name)
             .map_err(|e| TaskError::Config(e.to_string()))?;
-        let meta = schema::table_meta(ctl, &spec.upstream, &name).await?;
         if meta.split_key.is_empty() {
-            warn!(table = %name, "table has no primary key nor NOT NULL unique key: copied as one stream");
+            warn!(table = %meta.name, "table has no primary key nor NOT NULL unique key: copied as one stream");
         }
         out.push(Selected { meta, target });
     }
