@@ -73,6 +73,18 @@ pub enum TaskError {
         /// The first warnings' text.
         detail: String,
     },
+    /// Reading or interpreting the upstream binlog failed.
+    #[error("{message}")]
+    Binlog {
+        /// What happened, with the position.
+        message: String,
+        /// Reconnecting and reading again from the checkpoint may succeed.
+        transient: bool,
+    },
+    /// Replication cannot go on past a binlog event until an operator decides (a DDL the
+    /// target rejects, a filter rule with `action: Error`, a schema mismatch).
+    #[error("{0}")]
+    Blocked(String),
     /// The local state store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -86,6 +98,7 @@ impl TaskError {
     /// deadlock, lock wait timeout).
     pub fn is_transient(&self) -> bool {
         let driver = match self {
+            TaskError::Binlog { transient, .. } => return *transient,
             TaskError::Connect { source, .. } | TaskError::Sql { source, .. } => source,
             _ => return false,
         };

@@ -17,4 +17,5 @@ pub mod pipeline;
 pub mod reader;
 pub mod rules;
 pub mod schema;
+pub mod sync;
 pub mod task;

@@ -5,10 +5,23 @@ use std::collections::HashMap;
 
 use ferry_config::{DbConfig, LoaderConfig, OnDuplicateLogical, SourceConfig, TaskConfig};
 
+use ferry_model::TaskMode;
+
 use crate::bulk::{BulkSpec, Consistency, OnDuplicate};
 use crate::db::{Endpoint, TlsFiles};
 use crate::error::{Side, TaskError};
-use crate::rules::{BlockAllowList, RouteSpec, Router};
+use crate::rules::{BlockAllowList, EventFilter, RouteSpec, Router};
+use crate::sync::SyncSpec;
+
+/// The task mode in Ferry's terms (DM's `dump`/`load` run the full phase, `load&sync` is `all`).
+pub fn task_mode(t: &TaskConfig) -> TaskMode {
+    use ferry_config::enums::TaskMode as C;
+    match t.mode() {
+        C::Full | C::Dump | C::Load => TaskMode::Full,
+        C::Incremental => TaskMode::Incremental,
+        C::All | C::LoadSync => TaskMode::All,
+    }
+}
 
 /// The default `--consistency` when `extra-args` does not set one (DM/dumpling: `auto`).
 pub const DEFAULT_CONSISTENCY: Consistency = Consistency::Auto;
@@ -68,8 +81,12 @@ pub fn endpoint(side: Side, db: &DbConfig) -> Result<Endpoint, TaskError> {
 pub struct Subtask {
     /// Source id.
     pub source_id: String,
+    /// What the subtask does.
+    pub mode: TaskMode,
     /// The full phase, when the task mode has one.
     pub bulk: BulkSpec,
+    /// The incremental phase, when the task mode has one.
+    pub sync: SyncSpec,
 }
 
 /// Builds every subtask of a task. `sources` are the registered sources by id.
@@ -147,8 +164,36 @@ pub fn build_subtasks(
         let user_where = Some(dumper.r#where.clone())
             .filter(|w| !w.trim().is_empty())
             .or(extra.r#where.clone());
+        let named_filters: Vec<(&str, &ferry_config::BinlogEventRule)> = inst
+            .filter_rules
+            .iter()
+            .filter_map(|n| task.filters.get(n).map(|r| (n.as_str(), r)))
+            .collect();
+        let filter = EventFilter::new(&named_filters, task.case_sensitive)
+            .map_err(|e| TaskError::Config(format!("mysql-instances[{i}].filter-rules: {e}")))?;
+        let syncer = task.instance_syncer(i);
+        let meta = inst.meta.clone().unwrap_or_default();
+        let sync = SyncSpec {
+            task: task.name.clone(),
+            source_id: inst.source_id.clone(),
+            upstream: endpoint(Side::Upstream, &source.from)?,
+            downstream: endpoint(Side::Downstream, target)?,
+            balist: balist.clone(),
+            router: router.clone(),
+            filter,
+            worker_count: syncer.worker_count.max(1) as usize,
+            batch: syncer.batch.max(1) as usize,
+            meta_schema: task.meta_schema.clone(),
+            enable_gtid: source.enable_gtid,
+            server_id: source.fixed_server_id(),
+            safe_mode: syncer.safe_mode,
+            meta_position: meta.position(),
+            meta_gtid: meta.gtid_set(),
+        };
         out.push(Subtask {
             source_id: inst.source_id.clone(),
+            mode: task_mode(task),
+            sync,
             bulk: BulkSpec {
                 task: task.name.clone(),
                 source_id: inst.source_id.clone(),

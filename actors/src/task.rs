@@ -12,7 +12,10 @@ use tokio::task::JoinHandle;
 use tracing::{error, info, info_span, warn, Instrument};
 
 use crate::bulk::{self, BulkProgress};
+use crate::db::{read_position, ServerInfo};
+use crate::error::TaskError;
 use crate::pipeline::Subtask;
+use crate::sync::{self, Handoff, SyncStatus};
 
 /// Called when the task's overall stage changes, so that the daemon can persist it.
 pub type StageSink = Arc<dyn Fn(Stage, Option<String>) + Send + Sync>;
@@ -55,6 +58,8 @@ pub struct SubtaskState {
     pub progress: Arc<BulkProgress>,
     /// Full-phase start position, once known.
     pub start: Option<Location>,
+    /// Sync-unit status.
+    pub sync: Arc<SyncStatus>,
 }
 
 /// A running task.
@@ -88,10 +93,18 @@ impl TaskActor {
                 let full = store
                     .full_phase(&s.bulk.task, &s.source_id)
                     .unwrap_or_default();
+                let unit = if s.mode.has_full() && !full.finished {
+                    Unit::Load
+                } else if s.mode.has_sync() {
+                    Unit::Sync
+                } else {
+                    Unit::Load
+                };
                 Arc::new(Mutex::new(SubtaskState {
                     source_id: s.source_id.clone(),
                     stage: initial,
-                    unit: Unit::Load,
+                    unit,
+                    sync: Arc::new(SyncStatus::default()),
                     error: initial_error.clone(),
                     error_is_fatal: initial_error.is_some(),
                     progress: Arc::new(BulkProgress::default()),
@@ -186,14 +199,17 @@ async fn run_subtask(
         let mut attempt = 0u32;
         let mut wait = backoff.min;
         loop {
-            let progress = Arc::new(BulkProgress::default());
-            lock(&state).progress = progress.clone();
-            let result = bulk::run(&sub.bulk, store.as_ref(), &progress).await;
+            let began = std::time::Instant::now();
+            let result = run_once(&sub, &state, store.as_ref()).await;
+            if began.elapsed() > Duration::from_secs(60) {
+                // It made progress: a later transient error starts a fresh retry series.
+                attempt = 0;
+                wait = backoff.min;
+            }
             let retry = {
                 let mut st = lock(&state);
                 match result {
-                    Ok(start) => {
-                        st.start = Some(start);
+                    Ok(()) => {
                         st.stage = Stage::Finished;
                         st.error = None;
                         st.error_is_fatal = false;
@@ -223,6 +239,58 @@ async fn run_subtask(
     }
     .instrument(span)
     .await
+}
+
+/// One attempt at a subtask: the full phase (unless finished), then the Sync unit, which
+/// returns only with an error.
+async fn run_once(
+    sub: &Subtask,
+    state: &Mutex<SubtaskState>,
+    store: &dyn CheckpointStore,
+) -> Result<(), TaskError> {
+    let task = &sub.bulk.task;
+    let mut handoff = None;
+    if sub.mode.has_full() {
+        let full = store.full_phase(task, &sub.source_id)?;
+        let start = match (full.finished, full.start) {
+            (true, Some(start)) => start,
+            _ => {
+                let progress = Arc::new(BulkProgress::default());
+                {
+                    let mut st = lock(state);
+                    st.progress = progress.clone();
+                    st.unit = Unit::Load;
+                }
+                bulk::run(&sub.bulk, store, &progress).await?
+            }
+        };
+        lock(state).start = Some(start.clone());
+        if !sub.mode.has_sync() {
+            return Ok(());
+        }
+        let end = match store.full_phase(task, &sub.source_id)?.end {
+            Some(end) => end,
+            None => {
+                let up = &sub.bulk.upstream;
+                let mut conn = up.connect(Vec::new()).await?;
+                let info = ServerInfo::detect(&mut conn, up).await?;
+                let end = read_position(&mut conn, &info, up).await?;
+                store.put_full_end(task, &sub.source_id, &end)?;
+                end
+            }
+        };
+        info!(start = %start, safe_until = %end, "full phase done; replicating from its start");
+        handoff = Some(Handoff {
+            start,
+            safe_until: Some(end),
+        });
+    }
+    let status = {
+        let mut st = lock(state);
+        st.unit = Unit::Sync;
+        st.sync.clone()
+    };
+    sync::run(&sub.sync, handoff, status).await
 }
 
 impl Actor for TaskActor {
@@ -287,17 +355,21 @@ fn subtask_json(task: &str, st: &SubtaskState) -> Value {
         None => (None, None),
     };
     let (dump, load) = st.progress.status(meta_binlog, meta_gtid);
+    let sync_unit = st.unit == Unit::Sync;
     let result = st.error.as_ref().map(|e| {
         json!({
             "isCanceled": false,
             "errors": [{
                 "ErrCode": if st.error_is_fatal { 34019 } else { 10006 },
-                "ErrClass": "load-unit",
+                "ErrClass": if sync_unit { "sync-unit" } else { "load-unit" },
                 "ErrScope": "internal",
                 "ErrLevel": "high",
                 "Message": e,
                 "RawCause": "",
-                "Workaround": if st.error_is_fatal {
+                "Workaround": if st.error_is_fatal && sync_unit {
+                    "fix the cause, then `resume-task` (replication resumes exactly from the \
+                     checkpoint); for a DDL the target rejects use `binlog skip` / `binlog replace`"
+                } else if st.error_is_fatal {
                     "fix the cause, then `resume-task` (committed chunks are not copied again)"
                 } else {
                     "transient error: Ferry is retrying from the checkpoint"
@@ -306,7 +378,7 @@ fn subtask_json(task: &str, st: &SubtaskState) -> Value {
             "detail": null,
         })
     });
-    json!({
+    let mut out = json!({
         "name": task,
         "stage": st.stage,
         "unit": st.unit,
@@ -314,7 +386,11 @@ fn subtask_json(task: &str, st: &SubtaskState) -> Value {
         "unresolvedDDLLockID": "",
         "dump": dump,
         "load": load,
-    })
+    });
+    if sync_unit {
+        out["sync"] = st.sync.json();
+    }
+    out
 }
 
 /// Pause the task (stop working, keep checkpoints).

@@ -9,7 +9,7 @@ use ferry_actors::check;
 use ferry_actors::pipeline::{self, Subtask};
 use ferry_actors::task::{Backoff, Pause, QueryStatus, Resume, StageSink, Stop, TaskActor};
 use ferry_config::{ConfigErrors, SecretKey, SourceConfig, TaskConfig};
-use ferry_model::{Stage, TaskMode};
+use ferry_model::Stage;
 use ferry_relay::{CheckpointStore, SourceRecord, Store, TaskRecord};
 use serde_json::{json, Value};
 use tracing::{info, warn};
@@ -59,15 +59,6 @@ pub struct Registry {
     arbiter: ArbiterHandle,
     sources: Mutex<BTreeMap<String, SourceConfig>>,
     tasks: Mutex<BTreeMap<String, TaskEntry>>,
-}
-
-fn task_mode(t: &TaskConfig) -> TaskMode {
-    use ferry_config::enums::TaskMode as C;
-    match t.mode() {
-        C::Full | C::Dump | C::Load => TaskMode::Full,
-        C::Incremental => TaskMode::Incremental,
-        C::All | C::LoadSync => TaskMode::All,
-    }
 }
 
 impl Registry {
@@ -245,7 +236,7 @@ impl Registry {
     /// `check-task`.
     pub fn check_task(&self, up: &FileUpload) -> Result<Value, ApiError> {
         let cfg = self.parse_task(up)?;
-        let mode = task_mode(&cfg);
+        let mode = ferry_actors::pipeline::task_mode(&cfg);
         let subtasks = self.subtasks(&cfg)?;
         let items = self.rt.block_on(check::check_subtasks(
             &subtasks,
@@ -259,14 +250,7 @@ impl Registry {
     pub fn start_task(&self, up: &FileUpload) -> Result<Value, ApiError> {
         let cfg = self.parse_task(up)?;
         let name = cfg.name.clone();
-        let mode = task_mode(&cfg);
-        if mode != TaskMode::Full {
-            return Err(ApiError::bad(format!(
-                "[code=20009:class=config:scope=internal:level=medium] task `{name}`: task-mode {:?} \
-                 (binlog replication) is not available in this build; use task-mode: full",
-                cfg.mode()
-            )));
-        }
+        let mode = ferry_actors::pipeline::task_mode(&cfg);
         if self
             .tasks
             .lock()
@@ -312,7 +296,11 @@ impl Registry {
                     let mut c = down.connect(Vec::new()).await?;
                     c.query_drop(format!("DROP TABLE IF EXISTS {}", ledger.quoted()))
                         .await
-                        .map_err(down.sql_err(format!("dropping {ledger}")))
+                        .map_err(down.sql_err(format!("dropping {ledger}")))?;
+                    let progress = ferry_actors::sync::progress_table(&cfg.meta_schema, &cfg.name);
+                    c.query_drop(format!("DROP TABLE IF EXISTS {}", progress.quoted()))
+                        .await
+                        .map_err(down.sql_err(format!("dropping {progress}")))
                 })
                 .map_err(|e| ApiError::bad(e.to_string()))?;
         }

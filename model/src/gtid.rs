@@ -34,6 +34,56 @@ impl GtidSet {
         }
     }
 
+    /// Adds MySQL transaction `gno` of server `sid` (16 raw UUID bytes) to the set; a MariaDB
+    /// set becomes a MySQL one.
+    pub fn add_mysql(&mut self, sid: [u8; 16], gno: u64) {
+        if !matches!(self, GtidSet::Mysql(_)) {
+            *self = GtidSet::Mysql(BTreeMap::new());
+        }
+        let GtidSet::Mysql(m) = self else { return };
+        let h = hex_lower(&sid);
+        let key = format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        );
+        let ivs = m.entry(key).or_default();
+        // Fast path: the next transaction of the last interval.
+        if let Some(last) = ivs.last_mut() {
+            if gno == last.1 + 1 {
+                last.1 = gno;
+                return;
+            }
+            if gno >= last.0 && gno <= last.1 {
+                return;
+            }
+        }
+        ivs.push((gno, gno));
+        ivs.sort_unstable();
+        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(ivs.len());
+        for &(a, b) in ivs.iter() {
+            match merged.last_mut() {
+                Some(l) if a <= l.1.saturating_add(1) => l.1 = l.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        *ivs = merged;
+    }
+
+    /// Records MariaDB GTID `domain-server-seq` as the last of its domain; a MySQL set becomes
+    /// a MariaDB one.
+    pub fn add_mariadb(&mut self, domain: u32, server: u32, seq: u64) {
+        if !matches!(self, GtidSet::Mariadb(_)) {
+            *self = GtidSet::Mariadb(BTreeMap::new());
+        }
+        if let GtidSet::Mariadb(m) = self {
+            m.insert(domain, (server, seq));
+        }
+    }
+
     /// Parses a MySQL `Executed_Gtid_Set` (newlines allowed, as the server prints it).
     pub fn parse_mysql(text: &str) -> Result<Self, GtidError> {
         let err = |reason: &str| GtidError {
@@ -118,6 +168,16 @@ impl GtidSet {
     }
 }
 
+fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
 impl fmt::Display for GtidSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -176,6 +236,24 @@ mod tests {
         assert!(GtidSet::parse_mysql("3e11fa47-71ca-11e1-9e33-c80aa9429562:5-2").is_err());
         assert!(GtidSet::parse_mariadb("0-1").is_err());
         assert!(GtidSet::parse_mariadb("0-1-2,0-1-3").is_err());
+    }
+
+    #[test]
+    fn adding_transactions_extends_intervals() {
+        let mut s = GtidSet::parse_mysql("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-3").unwrap();
+        let sid = [
+            0x3e, 0x11, 0xfa, 0x47, 0x71, 0xca, 0x11, 0xe1, 0x9e, 0x33, 0xc8, 0x0a, 0xa9, 0x42,
+            0x95, 0x62,
+        ];
+        s.add_mysql(sid, 4);
+        s.add_mysql(sid, 6);
+        assert_eq!(s.to_string(), "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-4:6");
+        s.add_mysql(sid, 5);
+        assert_eq!(s.to_string(), "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-6");
+        let mut m = GtidSet::parse_mariadb("0-1-5").unwrap();
+        m.add_mariadb(0, 2, 6);
+        m.add_mariadb(1, 2, 1);
+        assert_eq!(m.to_string(), "0-2-6,1-2-1");
     }
 
     #[test]

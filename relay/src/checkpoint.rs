@@ -49,6 +49,9 @@ pub struct FullPhaseState {
     pub done: Vec<ChunkDone>,
     /// True once every chunk of the plan is committed.
     pub finished: bool,
+    /// Upstream position read after the last chunk was committed: the incremental phase
+    /// replays from `start` in safe mode until it passes this point.
+    pub end: Option<Location>,
 }
 
 /// Durable, domain-level state operations. Every write is synced before it returns.
@@ -73,6 +76,8 @@ pub trait CheckpointStore: Send + Sync {
     fn put_chunk_done(&self, task: &str, source: &str, done: &ChunkDone) -> Result<(), StoreError>;
     /// Marks the full phase of (task, source) finished.
     fn put_full_finished(&self, task: &str, source: &str) -> Result<(), StoreError>;
+    /// Records the upstream position read after the full phase finished.
+    fn put_full_end(&self, task: &str, source: &str, at: &Location) -> Result<(), StoreError>;
     /// Reads the full phase's state.
     fn full_phase(&self, task: &str, source: &str) -> Result<FullPhaseState, StoreError>;
     /// Drops every checkpoint of a task (`start-task --remove-meta`), keeping its record.
@@ -154,6 +159,10 @@ impl CheckpointStore for Store {
         self.put(&format!("{}finished", full_prefix(task, source)), &true)
     }
 
+    fn put_full_end(&self, task: &str, source: &str, at: &Location) -> Result<(), StoreError> {
+        self.put(&format!("{}end", full_prefix(task, source)), at)
+    }
+
     fn full_phase(&self, task: &str, source: &str) -> Result<FullPhaseState, StoreError> {
         let p = full_prefix(task, source);
         Ok(FullPhaseState {
@@ -165,6 +174,7 @@ impl CheckpointStore for Store {
                 .map(|(_, v)| v)
                 .collect(),
             finished: self.get::<bool>(&format!("{p}finished"))?.unwrap_or(false),
+            end: self.get(&format!("{p}end"))?,
         })
     }
 

@@ -30,6 +30,7 @@ pub mod ferry;
 pub mod server;
 pub mod sql;
 pub mod wait;
+pub mod workload;
 
 pub use compare::{
     assert_schemas_equal, assert_tables_equal, compare_tables, list_tables, prepare_session,

@@ -41,6 +41,9 @@ pub struct TargetColumn {
     pub name: String,
     /// Generated (virtual or stored): never written nor compared.
     pub generated: bool,
+    /// A JSON column: text values (MariaDB's JSON is a LONGTEXT) are converted to utf8mb4
+    /// on targets with a binary JSON type.
+    pub json: bool,
 }
 
 impl TargetColumn {
@@ -49,6 +52,7 @@ impl TargetColumn {
         Self {
             name: name.into(),
             generated: false,
+            json: false,
         }
     }
 
@@ -57,6 +61,7 @@ impl TargetColumn {
         Self {
             name: name.into(),
             generated: true,
+            json: false,
         }
     }
 }
@@ -127,6 +132,7 @@ impl TargetTable {
             .map(|c| TargetColumn {
                 name: c.name.clone(),
                 generated: c.generated,
+                json: c.data_type == "json",
             })
             .collect();
         let key = meta
@@ -185,6 +191,12 @@ impl TargetTable {
     }
 
     fn lit(&self, i: usize, v: &RowValue, out: &mut String) -> Result<(), DmlError> {
+        if let (RowValue::Bytes(b), true) = (v, self.json_convert && self.columns[i].json) {
+            out.push_str("CONVERT(");
+            push_hex(out, b);
+            out.push_str(" USING utf8mb4)");
+            return Ok(());
+        }
         push_literal(out, v, self.json_convert)
             .map_err(|e| self.err(format!("column {}: {e}", self.quoted_cols[i])))
     }

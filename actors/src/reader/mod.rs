@@ -175,7 +175,7 @@ impl EventBody {
 }
 
 /// Kind of a rows event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RowsKind {
     /// `WRITE_ROWS` (v1 or v2).
     Insert,

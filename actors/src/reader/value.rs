@@ -1,6 +1,7 @@
 //! Decoded row images: our own [`RowValue`]s, converted from `mysql_common`'s `BinlogValue`s
 //! with the column types of the table map.
 
+use mysql_async::binlog::jsonb::{JsonContainer, JsonDom, JsonNumber, JsonScalar};
 use mysql_async::binlog::jsondiff::{JsonDiff, JsonDiffOperation};
 use mysql_async::binlog::row::BinlogRow;
 use mysql_async::binlog::value::BinlogValue;
@@ -181,13 +182,38 @@ impl UnwrapValues for BinlogRow {
     }
 }
 
+/// A binary JSON document as a `serde_json` value. Opaque scalars: DECIMAL becomes a number
+/// (through `f64`: more than 15 significant digits are rounded), DATE/TIME/DATETIME their
+/// text, as MySQL prints them.
+fn json_from_dom(dom: JsonDom) -> serde_json::Value {
+    use serde_json::Value as J;
+    match dom {
+        JsonDom::Container(JsonContainer::Array(v)) => {
+            J::Array(v.into_iter().map(json_from_dom).collect())
+        }
+        JsonDom::Container(JsonContainer::Object(m)) => {
+            J::Object(m.into_iter().map(|(k, v)| (k, json_from_dom(v))).collect())
+        }
+        JsonDom::Scalar(JsonScalar::Number(JsonNumber::Decimal(d))) => {
+            let text = d.to_string();
+            text.parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(J::Number)
+                .unwrap_or(J::String(text))
+        }
+        JsonDom::Scalar(other) => J::from(other),
+    }
+}
+
 /// Converts one value of a column of type `ty`.
 pub(crate) fn convert_value(value: BinlogValue<'_>, ty: ColumnType) -> Result<RowValue, String> {
     use ColumnType::*;
     let v = match value {
         BinlogValue::Jsonb(j) => {
-            return serde_json::Value::try_from(j)
-                .map(RowValue::Json)
+            return j
+                .parse()
+                .map(|dom| RowValue::Json(json_from_dom(dom)))
                 .map_err(|e| format!("JSON: {e}"))
         }
         BinlogValue::JsonDiff(diffs) => {

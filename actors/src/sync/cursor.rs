@@ -1,0 +1,480 @@
+//! Turns the normalized binlog event stream into what the syncer acts on: row changes with
+//! the point right after each, transaction ends, DDL statements and position advances.
+//!
+//! Pure logic: tracks table maps, transaction boundaries (XID / `COMMIT`, never GTID events,
+//! DESIGN.md §4.2) and the executed GTID set.
+
+use std::collections::HashMap;
+
+use ferry_model::{BinlogPosition, GtidSet, TableName};
+
+use super::point::SyncPoint;
+use crate::reader::{EventBody, RowChange, RowsKind, SourceEvent};
+
+/// What one binlog event means to the syncer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    /// One row change; `after` is the point right after it (inside its transaction).
+    Row {
+        /// Upstream table.
+        table: TableName,
+        /// Columns in the table map.
+        columns: u64,
+        /// Insert, update or delete.
+        kind: RowsKind,
+        /// The images.
+        change: RowChange,
+        /// Point after this change.
+        after: SyncPoint,
+        /// Event timestamp.
+        timestamp: u32,
+    },
+    /// A transaction ended (XID or `COMMIT`) at `point`.
+    Commit {
+        /// The boundary after the transaction.
+        point: SyncPoint,
+        /// Event timestamp.
+        timestamp: u32,
+    },
+    /// A statement outside any transaction (DDL and the like).
+    Statement {
+        /// Default schema.
+        schema: String,
+        /// Statement text.
+        sql: String,
+        /// Point before it.
+        before: SyncPoint,
+        /// The boundary after it.
+        point: SyncPoint,
+        /// Event timestamp.
+        timestamp: u32,
+    },
+    /// The stream moved to a new boundary without a transaction (rotate, format description).
+    Advance {
+        /// The new boundary.
+        point: SyncPoint,
+    },
+    /// A heartbeat: the upstream is alive and has nothing more for now.
+    Heartbeat,
+}
+
+/// A binlog event that cannot be interpreted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("binlog event ending at {pos}: {what}")]
+pub struct CursorError {
+    /// Position after the event.
+    pub pos: BinlogPosition,
+    /// What is wrong.
+    pub what: String,
+}
+
+#[derive(Debug, Clone)]
+enum PendingGtid {
+    Mysql([u8; 16], u64),
+    Mariadb(u32, u32, u64),
+}
+
+/// The state machine. Feed it every event in order with [`Cursor::feed`].
+#[derive(Debug)]
+pub struct Cursor {
+    tables: HashMap<u64, (TableName, u64)>,
+    /// Last transaction boundary.
+    boundary: BinlogPosition,
+    gtid: Option<GtidSet>,
+    /// Inside a transaction (since its GTID event or `BEGIN`).
+    in_txn: bool,
+    /// The transaction was opened by `BEGIN` (or a non-standalone MariaDB GTID).
+    begun: bool,
+    pending: Option<PendingGtid>,
+    /// Row changes seen in the current transaction.
+    rows: u64,
+    /// Changes of the first transaction to suppress (resuming inside it).
+    skip_first: u64,
+}
+
+impl Cursor {
+    /// A cursor positioned at `start` (a boundary plus changes already applied).
+    pub fn new(start: &SyncPoint) -> Self {
+        Self {
+            tables: HashMap::new(),
+            boundary: start.pos.clone(),
+            gtid: start.gtid.clone(),
+            in_txn: false,
+            begun: false,
+            pending: None,
+            rows: 0,
+            skip_first: start.skip_rows,
+        }
+    }
+
+    /// The last boundary passed, with its GTID set.
+    pub fn point(&self) -> SyncPoint {
+        SyncPoint {
+            pos: self.boundary.clone(),
+            gtid: self.gtid.clone(),
+            skip_rows: 0,
+        }
+    }
+
+    /// True inside a transaction.
+    pub fn in_transaction(&self) -> bool {
+        self.in_txn
+    }
+
+    fn apply_pending(&mut self) {
+        match self.pending.take() {
+            Some(PendingGtid::Mysql(sid, gno)) => {
+                self.gtid
+                    .get_or_insert_with(|| GtidSet::Mysql(Default::default()))
+                    .add_mysql(sid, gno);
+            }
+            Some(PendingGtid::Mariadb(d, s, q)) => {
+                self.gtid
+                    .get_or_insert_with(|| GtidSet::Mariadb(Default::default()))
+                    .add_mariadb(d, s, q);
+            }
+            None => {}
+        }
+    }
+
+    fn end_txn(&mut self, pos: &BinlogPosition) {
+        self.apply_pending();
+        self.boundary = pos.clone();
+        self.in_txn = false;
+        self.begun = false;
+        self.rows = 0;
+        self.skip_first = 0;
+    }
+
+    /// Interprets one event; appends what it means to `out`.
+    pub fn feed(&mut self, ev: SourceEvent, out: &mut Vec<Item>) -> Result<(), CursorError> {
+        let err = |what: String| CursorError {
+            pos: ev.pos.clone(),
+            what,
+        };
+        match ev.body {
+            EventBody::Rotate { next } => {
+                // A rotate is never inside a transaction in a well-formed binlog; the fake
+                // rotate at the start names the file being read.
+                if !self.in_txn {
+                    if next.name != self.boundary.name || next.pos >= self.boundary.pos {
+                        self.boundary = next;
+                    }
+                    out.push(Item::Advance {
+                        point: self.point(),
+                    });
+                }
+            }
+            EventBody::Heartbeat => out.push(Item::Heartbeat),
+            EventBody::MysqlGtid { sid, gno } => {
+                self.in_txn = true;
+                self.begun = false;
+                self.rows = 0;
+                self.pending = Some(PendingGtid::Mysql(sid, gno));
+            }
+            EventBody::MariadbGtid {
+                domain,
+                server,
+                seq,
+                standalone,
+                ..
+            } => {
+                self.in_txn = true;
+                self.begun = !standalone;
+                self.rows = 0;
+                self.pending = Some(PendingGtid::Mariadb(domain, server, seq));
+            }
+            EventBody::TableMap {
+                table_id,
+                schema,
+                table,
+                columns,
+            } => {
+                self.tables
+                    .insert(table_id, (TableName::new(schema, table), columns));
+            }
+            EventBody::Rows {
+                kind,
+                table_id,
+                changes,
+                ..
+            } => {
+                let (table, columns) =
+                    self.tables.get(&table_id).cloned().ok_or_else(|| {
+                        err(format!("rows event for unknown table id {table_id}"))
+                    })?;
+                if !self.in_txn {
+                    // Row events without BEGIN (should not happen): treat as a transaction.
+                    self.in_txn = true;
+                    self.begun = true;
+                }
+                for change in changes {
+                    self.rows += 1;
+                    if self.rows <= self.skip_first {
+                        continue;
+                    }
+                    out.push(Item::Row {
+                        table: table.clone(),
+                        columns,
+                        kind,
+                        change,
+                        after: SyncPoint {
+                            pos: self.boundary.clone(),
+                            gtid: self.gtid.clone(),
+                            skip_rows: self.rows,
+                        },
+                        timestamp: ev.timestamp,
+                    });
+                }
+            }
+            EventBody::Xid { .. } => {
+                self.end_txn(&ev.pos);
+                out.push(Item::Commit {
+                    point: self.point(),
+                    timestamp: ev.timestamp,
+                });
+            }
+            EventBody::Query { schema, sql, .. } => {
+                let trimmed = sql.trim();
+                if trimmed.eq_ignore_ascii_case("BEGIN") {
+                    self.in_txn = true;
+                    self.begun = true;
+                    self.rows = 0;
+                } else if trimmed.eq_ignore_ascii_case("COMMIT")
+                    || trimmed.eq_ignore_ascii_case("ROLLBACK")
+                {
+                    self.end_txn(&ev.pos);
+                    out.push(Item::Commit {
+                        point: self.point(),
+                        timestamp: ev.timestamp,
+                    });
+                } else if self.begun {
+                    // A statement inside a transaction (e.g. SAVEPOINT): nothing to apply.
+                } else {
+                    let before = self.point();
+                    self.end_txn(&ev.pos);
+                    out.push(Item::Statement {
+                        schema,
+                        sql,
+                        before,
+                        point: self.point(),
+                        timestamp: ev.timestamp,
+                    });
+                }
+            }
+            EventBody::FormatDescription { .. } | EventBody::Other { .. } => {
+                if !self.in_txn && !ev.artificial && ev.pos.name == self.boundary.name {
+                    if ev.pos.pos > self.boundary.pos {
+                        self.boundary = ev.pos;
+                        out.push(Item::Advance {
+                            point: self.point(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::RowValue;
+    use bytes::Bytes;
+
+    fn pos(p: u64) -> BinlogPosition {
+        BinlogPosition::new("bin.000001", p).unwrap()
+    }
+
+    fn ev(p: u64, body: EventBody) -> SourceEvent {
+        SourceEvent {
+            pos: pos(p),
+            timestamp: 7,
+            server_id: 1,
+            artificial: false,
+            body,
+        }
+    }
+
+    fn query(sql: &str) -> EventBody {
+        EventBody::Query {
+            schema: "db".into(),
+            sql: sql.into(),
+            error_code: 0,
+            status_vars: Bytes::new(),
+        }
+    }
+
+    fn rows(n: i64) -> EventBody {
+        EventBody::Rows {
+            kind: RowsKind::Insert,
+            table_id: 5,
+            rows: n as usize,
+            stmt_end: true,
+            changes: (0..n)
+                .map(|i| RowChange {
+                    before: None,
+                    after: Some(vec![RowValue::Int(i)]),
+                })
+                .collect(),
+            raw: Bytes::new(),
+        }
+    }
+
+    fn map() -> EventBody {
+        EventBody::TableMap {
+            table_id: 5,
+            schema: "db".into(),
+            table: "t".into(),
+            columns: 1,
+        }
+    }
+
+    fn txn(c: &mut Cursor, start: u64, n: i64, out: &mut Vec<Item>) {
+        c.feed(ev(start + 10, query("BEGIN")), out).unwrap();
+        c.feed(ev(start + 20, map()), out).unwrap();
+        c.feed(ev(start + 30, rows(n)), out).unwrap();
+        c.feed(ev(start + 40, EventBody::Xid { xid: 1 }), out)
+            .unwrap();
+    }
+
+    #[test]
+    fn rows_carry_points_inside_their_transaction_and_commits_end_it() {
+        let mut c = Cursor::new(&SyncPoint {
+            pos: pos(100),
+            gtid: None,
+            skip_rows: 0,
+        });
+        let mut out = Vec::new();
+        txn(&mut c, 100, 3, &mut out);
+        assert_eq!(out.len(), 4);
+        match &out[1] {
+            Item::Row { after, table, .. } => {
+                assert_eq!(after.pos, pos(100));
+                assert_eq!(after.skip_rows, 2);
+                assert_eq!(table, &TableName::new("db", "t"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match &out[3] {
+            Item::Commit { point, .. } => {
+                assert_eq!(point.pos, pos(140));
+                assert_eq!(point.skip_rows, 0);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn resuming_inside_a_transaction_skips_the_applied_changes_once() {
+        let mut c = Cursor::new(&SyncPoint {
+            pos: pos(100),
+            gtid: None,
+            skip_rows: 2,
+        });
+        let mut out = Vec::new();
+        txn(&mut c, 100, 3, &mut out);
+        txn(&mut c, 140, 3, &mut out);
+        let rows: Vec<u64> = out
+            .iter()
+            .filter_map(|i| match i {
+                Item::Row { after, .. } => Some(after.skip_rows),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rows, vec![3, 1, 2, 3]);
+    }
+
+    #[test]
+    fn ddl_after_a_gtid_is_a_statement_and_gtids_accumulate() {
+        let mut c = Cursor::new(&SyncPoint {
+            pos: pos(100),
+            gtid: Some(GtidSet::parse_mariadb("0-1-5").unwrap()),
+            skip_rows: 0,
+        });
+        let mut out = Vec::new();
+        c.feed(
+            ev(
+                120,
+                EventBody::MariadbGtid {
+                    domain: 0,
+                    server: 1,
+                    seq: 6,
+                    standalone: true,
+                    flags: 1,
+                },
+            ),
+            &mut out,
+        )
+        .unwrap();
+        c.feed(ev(150, query("ALTER TABLE t ADD c INT")), &mut out)
+            .unwrap();
+        match &out[0] {
+            Item::Statement {
+                before, point, sql, ..
+            } => {
+                assert_eq!(before.pos, pos(100));
+                assert_eq!(point.pos, pos(150));
+                assert_eq!(point.gtid.as_ref().unwrap().to_string(), "0-1-6");
+                assert!(sql.starts_with("ALTER"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A non-standalone MariaDB GTID opens a transaction without BEGIN.
+        c.feed(
+            ev(
+                170,
+                EventBody::MariadbGtid {
+                    domain: 0,
+                    server: 1,
+                    seq: 7,
+                    standalone: false,
+                    flags: 0,
+                },
+            ),
+            &mut out,
+        )
+        .unwrap();
+        c.feed(ev(180, map()), &mut out).unwrap();
+        c.feed(ev(190, rows(1)), &mut out).unwrap();
+        c.feed(ev(200, EventBody::Xid { xid: 2 }), &mut out)
+            .unwrap();
+        assert!(matches!(&out[2], Item::Commit { point, .. }
+            if point.gtid.as_ref().unwrap().to_string() == "0-1-7" && point.pos == pos(200)));
+    }
+
+    #[test]
+    fn rows_of_an_unknown_table_are_an_error() {
+        let mut c = Cursor::new(&SyncPoint {
+            pos: pos(4),
+            gtid: None,
+            skip_rows: 0,
+        });
+        let mut out = Vec::new();
+        c.feed(ev(10, query("BEGIN")), &mut out).unwrap();
+        let e = c.feed(ev(20, rows(1)), &mut out).unwrap_err();
+        assert!(e.what.contains("unknown table id 5"), "{e}");
+    }
+
+    #[test]
+    fn rotate_moves_the_boundary_to_the_next_file() {
+        let mut c = Cursor::new(&SyncPoint {
+            pos: pos(500),
+            gtid: None,
+            skip_rows: 0,
+        });
+        let mut out = Vec::new();
+        c.feed(
+            ev(
+                520,
+                EventBody::Rotate {
+                    next: BinlogPosition::new("bin.000002", 4).unwrap(),
+                },
+            ),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(c.point().pos.to_string(), "(bin.000002, 4)");
+    }
+}

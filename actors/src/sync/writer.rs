@@ -1,0 +1,218 @@
+//! A writer: applies its share of a batch and its progress row in one downstream transaction.
+//!
+//! SQL generation is pure ([`statements`]); [`apply`] runs it.
+
+use std::sync::Arc;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+
+use super::target::TargetInfo;
+use crate::apply::DmlError;
+use crate::db::Endpoint;
+use crate::error::TaskError;
+use crate::reader::{RowChange, RowValue};
+
+/// Statements are sent to the server in multi-statement packets of about this size.
+const PACKET_BYTES: usize = 1 << 20;
+/// Longest single merged statement.
+const STATEMENT_BYTES: usize = 512 * 1024;
+
+/// One row change for a target table.
+#[derive(Debug, Clone)]
+pub struct RowOp {
+    /// The target table.
+    pub target: Arc<TargetInfo>,
+    /// The change (images in the target's column order).
+    pub change: RowChange,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Insert,
+    Delete,
+    /// An update keeping its key, with a full after image: mergeable.
+    KeyedUpdate,
+    /// Any other update.
+    Update,
+}
+
+fn kind(op: &RowOp) -> Kind {
+    match (&op.change.before, &op.change.after) {
+        (None, _) => Kind::Insert,
+        (Some(_), None) => Kind::Delete,
+        (Some(b), Some(a)) => {
+            let t = &op.target.table;
+            let keeps_key = t.has_key() && t.key().iter().all(|&k| b.get(k) == a.get(k));
+            let full = t
+                .columns()
+                .iter()
+                .zip(a.iter())
+                .all(|(c, v)| c.generated || *v != RowValue::Absent);
+            if keeps_key && full && a.len() == t.columns().len() && b.len() == a.len() {
+                Kind::KeyedUpdate
+            } else {
+                Kind::Update
+            }
+        }
+    }
+}
+
+/// The statements for `ops`, in order: consecutive changes of one table and kind are merged
+/// into multi-row statements (same effect as applying them one by one). `safe`: DM's safe
+/// mode (`INSERT`→`REPLACE`, `UPDATE`→`DELETE`+`REPLACE`).
+pub fn statements(ops: &[RowOp], safe: bool) -> Result<Vec<String>, DmlError> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < ops.len() {
+        let k = kind(&ops[i]);
+        let t = &ops[i].target;
+        let mut j = i + 1;
+        while j < ops.len() && Arc::ptr_eq(&ops[j].target, t) && kind(&ops[j]) == k {
+            j += 1;
+        }
+        let group = &ops[i..j];
+        let table = &t.table;
+        match k {
+            Kind::Insert => out.extend(table.merge_inserts(
+                group.iter().filter_map(|o| o.change.after.as_deref()),
+                safe,
+                STATEMENT_BYTES,
+            )?),
+            Kind::Delete => out.extend(table.merge_deletes(
+                group.iter().filter_map(|o| o.change.before.as_deref()),
+                STATEMENT_BYTES,
+            )?),
+            Kind::KeyedUpdate if !safe => out.extend(table.merge_updates(
+                group.iter().filter_map(|o| {
+                    Some((o.change.before.as_deref()?, o.change.after.as_deref()?))
+                }),
+                STATEMENT_BYTES,
+            )?),
+            Kind::KeyedUpdate | Kind::Update => {
+                for o in group {
+                    out.extend(table.change(&o.change, safe)?);
+                }
+            }
+        }
+        i = j;
+    }
+    Ok(out)
+}
+
+/// Applies `stmts` then `progress` in one transaction on `conn`, rolling back on error.
+pub async fn apply(
+    conn: &mut Conn,
+    ep: &Endpoint,
+    stmts: &[String],
+    progress: &str,
+    what: &str,
+) -> Result<(), TaskError> {
+    let result = async {
+        let mut packet = String::with_capacity(PACKET_BYTES + 4096);
+        packet.push_str("START TRANSACTION");
+        for s in stmts
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once(progress))
+        {
+            if packet.len() + s.len() > PACKET_BYTES && !packet.is_empty() {
+                conn.query_drop(std::mem::take(&mut packet))
+                    .await
+                    .map_err(ep.sql_err(what.to_string()))?;
+            }
+            if !packet.is_empty() {
+                packet.push(';');
+            }
+            packet.push_str(s);
+        }
+        packet.push_str(";COMMIT");
+        conn.query_drop(packet)
+            .await
+            .map_err(ep.sql_err(what.to_string()))
+    }
+    .await;
+    if result.is_err() {
+        let _ = conn.query_drop("ROLLBACK").await;
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::{TargetColumn, TargetTable};
+    use crate::causality::{CausalityKey, TableKeys};
+    use ferry_model::TableName;
+
+    fn target(keyed: bool) -> Arc<TargetInfo> {
+        let name = TableName::new("d", "t");
+        Arc::new(TargetInfo {
+            table: TargetTable::new(
+                name.clone(),
+                vec![TargetColumn::new("id"), TargetColumn::new("v")],
+                if keyed { vec![0] } else { vec![] },
+                false,
+            )
+            .unwrap(),
+            keys: TableKeys {
+                table: name.clone(),
+                indexes: vec![],
+            },
+            wide_key: CausalityKey::new(&name, "", &[]).unwrap(),
+        })
+    }
+
+    fn ins(t: &Arc<TargetInfo>, id: i64) -> RowOp {
+        RowOp {
+            target: t.clone(),
+            change: RowChange {
+                before: None,
+                after: Some(vec![RowValue::Int(id), RowValue::Int(0)]),
+            },
+        }
+    }
+
+    fn upd(t: &Arc<TargetInfo>, id: i64, new_id: i64) -> RowOp {
+        RowOp {
+            target: t.clone(),
+            change: RowChange {
+                before: Some(vec![RowValue::Int(id), RowValue::Int(0)]),
+                after: Some(vec![RowValue::Int(new_id), RowValue::Int(1)]),
+            },
+        }
+    }
+
+    #[test]
+    fn consecutive_changes_merge_and_order_is_kept() {
+        let t = target(true);
+        let ops = vec![
+            ins(&t, 1),
+            ins(&t, 2),
+            upd(&t, 1, 1),
+            upd(&t, 2, 2),
+            ins(&t, 3),
+        ];
+        let s = statements(&ops, false).unwrap();
+        assert_eq!(s.len(), 3, "{s:?}");
+        assert!(s[0].starts_with("INSERT INTO `d`.`t`"), "{}", s[0]);
+        assert!(s[1].contains("ON DUPLICATE KEY UPDATE"), "{}", s[1]);
+        assert!(s[2].starts_with("INSERT INTO"), "{}", s[2]);
+    }
+
+    #[test]
+    fn key_changing_updates_and_safe_mode_are_not_merged_as_upserts() {
+        let t = target(true);
+        let s = statements(&[upd(&t, 1, 5)], false).unwrap();
+        assert!(s[0].starts_with("UPDATE"), "{s:?}");
+        let s = statements(&[ins(&t, 1), upd(&t, 1, 1)], true).unwrap();
+        assert!(s[0].starts_with("REPLACE"), "{s:?}");
+        assert!(s.iter().any(|x| x.starts_with("DELETE")), "{s:?}");
+        let k = target(false);
+        let s = statements(&[upd(&k, 1, 1)], false).unwrap();
+        assert!(
+            s[0].starts_with("UPDATE") && s[0].ends_with("LIMIT 1"),
+            "{s:?}"
+        );
+    }
+}
