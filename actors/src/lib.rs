@@ -4,6 +4,7 @@
 //! - [`rules`]: block-allow-list and routes (pure);
 //! - [`schema`]: upstream table metadata and target DDL adaptation;
 //! - [`db`]: connections, server identification, binlog positions;
+//! - [`ddl`]: DDL statements of the binlog: classification, table names, routed rendering;
 //! - [`error`]: task errors and their transient/definite classification.
 
 pub mod apply;
@@ -11,6 +12,7 @@ pub mod bulk;
 pub mod causality;
 pub mod check;
 pub mod db;
+pub mod ddl;
 pub mod error;
 pub mod grants;
 pub mod pipeline;
