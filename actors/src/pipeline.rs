@@ -189,6 +189,7 @@ pub fn build_subtasks(
             safe_mode: syncer.safe_mode,
             meta_position: meta.position(),
             meta_gtid: meta.gtid_set(),
+            operators: Default::default(),
         };
         out.push(Subtask {
             source_id: inst.source_id.clone(),

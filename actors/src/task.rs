@@ -432,6 +432,54 @@ impl Handler<Resume> for TaskActor {
     }
 }
 
+/// `binlog skip|replace`: an operator decision for a blocked statement; a task paused by an
+/// error resumes so that the decision is used.
+#[derive(Message)]
+#[rtype(result = "Result<usize, String>")]
+pub struct SetBinlogOp {
+    /// Only this source's subtask (`None`: every subtask).
+    pub source: Option<String>,
+    /// Position of the statement (`None`: the statement the subtask is blocked on).
+    pub at: Option<ferry_model::BinlogPosition>,
+    /// The decision.
+    pub op: crate::sync::BinlogOp,
+}
+
+impl Handler<SetBinlogOp> for TaskActor {
+    type Result = Result<usize, String>;
+
+    fn handle(&mut self, msg: SetBinlogOp, _: &mut Self::Context) -> Self::Result {
+        let mut n = 0;
+        for sub in &self.subtasks {
+            if msg.source.as_ref().is_some_and(|s| *s != sub.source_id) {
+                continue;
+            }
+            if !sub.mode.has_sync() {
+                return Err(format!(
+                    "task `{}` has no binlog replication (task-mode full)",
+                    self.name
+                ));
+            }
+            sub.sync
+                .operators
+                .set(&sub.source_id, msg.at.clone(), msg.op.clone());
+            n += 1;
+        }
+        if n == 0 {
+            return Err(format!(
+                "task `{}` has no subtask on source `{}`",
+                self.name,
+                msg.source.unwrap_or_default()
+            ));
+        }
+        let paused = self.states.iter().any(|s| lock(s).stage == Stage::Paused);
+        if paused && self.runner.as_ref().is_none_or(|h| h.is_finished()) {
+            self.start_runner();
+        }
+        Ok(n)
+    }
+}
+
 /// Stop the task for good (the actor stops).
 #[derive(Message)]
 #[rtype(result = "()")]

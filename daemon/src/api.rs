@@ -153,6 +153,14 @@ fn route(
         (Method::Get, ["api", "v1", "tasks", name, "status"]) => reg.task_status(name),
         (Method::Post, ["api", "v1", "tasks", name, "pause"]) => reg.pause_task(name),
         (Method::Post, ["api", "v1", "tasks", name, "resume"]) => reg.resume_task(name),
+        (Method::Post, ["api", "v1", "tasks", name, "binlog"]) => {
+            let r: crate::wire::BinlogRequest =
+                serde_json::from_slice(body).map_err(|e| ApiError {
+                    status: 400,
+                    msg: format!("bad binlog request: {e}"),
+                })?;
+            reg.binlog_op(name, &r)
+        }
         (Method::Post, ["api", "v1", "tasks", name, "stop"])
         | (Method::Delete, ["api", "v1", "tasks", name]) => reg.stop_task(name),
         (Method::Post, ["api", "v1", "encrypt"]) => {

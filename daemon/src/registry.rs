@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use actix::{Actor, Addr, ArbiterHandle};
 use ferry_actors::check;
 use ferry_actors::pipeline::{self, Subtask};
-use ferry_actors::task::{Backoff, Pause, QueryStatus, Resume, StageSink, Stop, TaskActor};
+use ferry_actors::task::{
+    Backoff, Pause, QueryStatus, Resume, SetBinlogOp, StageSink, Stop, TaskActor,
+};
 use ferry_config::{ConfigErrors, SecretKey, SourceConfig, TaskConfig};
 use ferry_model::Stage;
 use ferry_relay::{CheckpointStore, SourceRecord, Store, TaskRecord};
@@ -449,6 +451,63 @@ impl Registry {
             .block_on(addr.send(Resume))
             .map_err(|e| ApiError::internal(e.to_string()))?;
         Ok(json!({"result": true, "msg": "", "op": "Resume", "task": name}))
+    }
+
+    /// `binlog skip|replace <task> [-b file:pos] [-s source] [sql...]`.
+    pub fn binlog_op(
+        &self,
+        name: &str,
+        req: &crate::wire::BinlogRequest,
+    ) -> Result<Value, ApiError> {
+        let addr = self.addr(name)?;
+        let at = match req.binlog_pos.as_deref().filter(|p| !p.is_empty()) {
+            None => None,
+            Some(text) => {
+                let (file, pos) = text.rsplit_once(':').ok_or_else(|| {
+                    ApiError::bad(format!("--binlog-pos `{text}`: expected file:pos"))
+                })?;
+                let pos: u64 = pos.parse().map_err(|_| {
+                    ApiError::bad(format!("--binlog-pos `{text}`: `{pos}` is not a number"))
+                })?;
+                Some(
+                    ferry_model::BinlogPosition::new(file, pos)
+                        .map_err(|e| ApiError::bad(format!("--binlog-pos `{text}`: {e}")))?,
+                )
+            }
+        };
+        let op = match req.op.as_str() {
+            "skip" => ferry_actors::sync::BinlogOp::Skip,
+            "replace" => {
+                let stmts: Vec<String> = req
+                    .sqls
+                    .iter()
+                    .flat_map(|s| s.split(';'))
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                if stmts.is_empty() {
+                    return Err(ApiError::bad(
+                        "binlog replace needs the statement(s) to run instead".to_string(),
+                    ));
+                }
+                ferry_actors::sync::BinlogOp::Replace(stmts)
+            }
+            other => {
+                return Err(ApiError::bad(format!(
+                    "unknown binlog operation `{other}` (skip, replace)"
+                )))
+            }
+        };
+        let n = self
+            .rt
+            .block_on(addr.send(SetBinlogOp {
+                source: req.source.clone().filter(|s| !s.is_empty()),
+                at,
+                op,
+            }))
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .map_err(ApiError::bad)?;
+        Ok(json!({"result": true, "msg": "", "op": req.op, "task": name, "subtasks": n}))
     }
 
     /// `stop-task`: stops the task and forgets it; its checkpoints stay (as DM's do), so a

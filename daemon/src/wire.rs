@@ -80,3 +80,19 @@ mod tests {
         );
     }
 }
+
+/// Body of `POST /api/v1/tasks/{name}/binlog` (`ferryctl binlog skip|replace`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BinlogRequest {
+    /// `skip` or `replace`.
+    pub op: String,
+    /// `file:pos` of the statement (default: the one the task is blocked on).
+    #[serde(default)]
+    pub binlog_pos: Option<String>,
+    /// Only this source.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Statements for `replace` (separated by `;`).
+    #[serde(default)]
+    pub sqls: Vec<String>,
+}

@@ -105,7 +105,7 @@ impl Workload {
             7 => {
                 let k = r.gen_range(0..500);
                 format!(
-                    "INSERT INTO {q}.t_uk VALUES ({k}, {}, {}) ON DUPLICATE KEY UPDATE w = w + 1",
+                    "INSERT INTO {q}.t_uk (k, v, w) VALUES ({k}, {}, {}) ON DUPLICATE KEY UPDATE w = w + 1",
                     sql_str(&text(r)),
                     r.gen_range(0..10)
                 )
@@ -117,7 +117,7 @@ impl Workload {
             ),
             9 => format!("DELETE FROM {q}.t_uk WHERE k = {}", r.gen_range(0..500)),
             10 => format!(
-                "INSERT INTO {q}.t_nokey VALUES ({}, {})",
+                "INSERT INTO {q}.t_nokey (x, y) VALUES ({}, {})",
                 r.gen_range(0..50),
                 if r.gen_bool(0.2) {
                     "NULL".to_string()

@@ -1,19 +1,66 @@
-//! Applies a replicated statement (DDL) downstream: filter, route, execute.
+//! Applies a replicated statement (DDL) downstream: classify, filter, route, execute — or
+//! what the operator decided with `binlog skip|replace`.
 
+use std::sync::Mutex;
+
+use ferry_model::table::quote_ident;
+use ferry_model::{BinlogPosition, TableName};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use tracing::{info, warn};
 
 use super::point::SyncPoint;
 use super::SyncSpec;
+use crate::ddl::{self, Parsed};
 use crate::error::TaskError;
-use crate::rules::always_skipped;
+use crate::rules::Decision;
 
 /// Error codes meaning "already done", accepted when the statement may have been applied
-/// before a crash: table/database exists or not, duplicate column/key, cannot drop.
-const ALREADY_DONE: &[u16] = &[1007, 1008, 1050, 1051, 1060, 1061, 1091, 1146, 1054, 1826];
+/// before a crash: database/table exists or not, duplicate column/key, cannot drop.
+const ALREADY_DONE: &[u16] = &[1007, 1008, 1050, 1051, 1054, 1060, 1061, 1091, 1146, 1826];
 
-/// Applies the statement `sql` (default schema `schema`) found at `at`.
+/// What the operator decided for a blocked statement (`ferryctl binlog skip|replace`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BinlogOp {
+    /// Do not apply it.
+    Skip,
+    /// Apply these statements instead (run as written, with the statement's routed schema
+    /// as the default database).
+    Replace(Vec<String>),
+}
+
+/// Operator decisions waiting for their statement, per source.
+#[derive(Debug, Default)]
+pub struct BinlogOperators {
+    ops: Mutex<Vec<(String, Option<BinlogPosition>, BinlogOp)>>,
+}
+
+impl BinlogOperators {
+    /// Registers a decision for the statement of `source` that starts at `at` (`None`: the
+    /// next statement met, i.e. the one the task is blocked on after `resume-task`).
+    pub fn set(&self, source: &str, at: Option<BinlogPosition>, op: BinlogOp) {
+        let mut ops = self.ops.lock().unwrap_or_else(|e| e.into_inner());
+        ops.retain(|(s, p, _)| !(s == source && *p == at));
+        ops.push((source.to_string(), at, op));
+    }
+
+    /// Takes the decision for the statement of `source` starting at `at`, if any.
+    pub fn take(&self, source: &str, at: &BinlogPosition) -> Option<BinlogOp> {
+        let mut ops = self.ops.lock().unwrap_or_else(|e| e.into_inner());
+        let i = ops
+            .iter()
+            .position(|(s, p, _)| s == source && p.as_ref() == Some(at))
+            .or_else(|| ops.iter().position(|(s, p, _)| s == source && p.is_none()))?;
+        Some(ops.remove(i).2)
+    }
+
+    /// Pending decisions (for status).
+    pub fn pending(&self) -> usize {
+        self.ops.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+/// Applies the statement `sql` (default schema `schema`) that starts at `at`.
 pub async fn apply(
     spec: &SyncSpec,
     conn: &mut Conn,
@@ -22,33 +69,144 @@ pub async fn apply(
     at: &SyncPoint,
     tolerant: bool,
 ) -> Result<(), TaskError> {
-    if always_skipped(sql) {
-        info!(at = %at, sql, "statement skipped");
+    let blocked = |what: String| {
+        TaskError::Blocked(format!(
+            "{what} (statement at {at}: `{}`); resolve it with `ferryctl binlog skip {} -b {}:{}` \
+             or `binlog replace`, a binlog event filter, or by fixing the downstream, then \
+             resume-task",
+            truncate(sql),
+            spec.task,
+            at.pos.name,
+            at.pos.pos
+        ))
+    };
+    let op = spec.operators.take(&spec.source_id, &at.pos);
+    if let Some(BinlogOp::Skip) = op {
+        warn!(at = %at, sql, "statement skipped by the operator (binlog skip)");
         return Ok(());
     }
-    if !schema.is_empty() && !spec.balist.allows_schema(schema) {
-        return Ok(());
+    let parsed = match ddl::parse(sql, schema) {
+        Ok(p) => p,
+        Err(e) if op.is_none() => return Err(blocked(format!("cannot replicate: {e}"))),
+        Err(_) => Parsed::Skip(ddl::SkipReason::Other),
+    };
+    let stmts = match parsed {
+        Parsed::Skip(reason) if op.is_none() => {
+            info!(at = %at, sql, %reason, "statement not replicated");
+            return Ok(());
+        }
+        Parsed::Skip(_) => Vec::new(),
+        Parsed::Ddl(stmts) => stmts,
+    };
+    let route = |n: &TableName| -> Result<TableName, TaskError> {
+        if n.table.is_empty() {
+            Ok(TableName::new(spec.router.route_schema(&n.schema), ""))
+        } else {
+            spec.router
+                .route(n)
+                .map_err(|e| TaskError::Config(format!("routing {n}: {e}")))
+        }
+    };
+    // Which of the split statements pass the block-allow-list and the filters.
+    let mut todo: Vec<(String, String)> = Vec::new();
+    for stmt in &stmts {
+        let t = stmt.table();
+        let allowed = if stmt.is_database() {
+            spec.balist.allows_schema(&t.schema)
+        } else {
+            spec.balist.allows_table(&t.schema, &t.table)
+        };
+        if !allowed {
+            continue;
+        }
+        match spec
+            .filter
+            .decide(&t.schema, &t.table, stmt.kind(), Some(sql))
+        {
+            Decision::Ignore => {
+                info!(at = %at, sql, "statement dropped by a binlog event filter");
+                continue;
+            }
+            Decision::Error(rule) => {
+                return Err(blocked(format!(
+                    "binlog event filter rule `{rule}` (action: Error) refuses it"
+                )))
+            }
+            Decision::Do => {}
+        }
+        let default_db = route(&TableName::new(t.schema.clone(), ""))?.schema;
+        todo.push((default_db, stmt.try_render(route)?));
     }
-    let target_schema = spec.router.route_schema(schema);
-    if !target_schema.is_empty() {
-        let use_db = format!("USE {}", ferry_model::table::quote_ident(&target_schema));
-        if let Err(e) = conn.query_drop(&use_db).await {
-            warn!(error = %e, "cannot select the statement's schema");
+    if let Some(BinlogOp::Replace(replacement)) = op {
+        let default_db = todo
+            .first()
+            .map(|(d, _)| d.clone())
+            .unwrap_or_else(|| spec.router.route_schema(schema));
+        warn!(at = %at, sql, ?replacement, "statement replaced by the operator (binlog replace)");
+        todo = replacement
+            .into_iter()
+            .map(|s| (default_db.clone(), s))
+            .collect();
+    }
+    for (default_db, stmt) in todo {
+        if !default_db.is_empty() {
+            // The database may not exist (yet, or any more): names are qualified anyway.
+            let _ = conn
+                .query_drop(format!("USE {}", quote_ident(&default_db)))
+                .await;
+        }
+        match conn.query_drop(&stmt).await {
+            Ok(()) => info!(at = %at, sql = %stmt, "DDL applied"),
+            Err(mysql_async::Error::Server(e)) if tolerant && ALREADY_DONE.contains(&e.code) => {
+                warn!(at = %at, sql = %stmt, error = %e.message,
+                    "DDL already applied (replayed after a restart or in safe mode)");
+            }
+            Err(e @ (mysql_async::Error::Io(_) | mysql_async::Error::Driver(_))) => {
+                return Err(spec.downstream.sql_err(format!(
+                    "applying the DDL at {at}: `{}`",
+                    truncate(&stmt)
+                ))(e))
+            }
+            Err(e) => {
+                return Err(blocked(format!(
+                    "the downstream {} rejected `{}`: {e}",
+                    spec.downstream.addr(),
+                    truncate(&stmt)
+                )))
+            }
         }
     }
-    match conn.query_drop(sql).await {
-        Ok(()) => {
-            info!(at = %at, sql, "DDL applied");
-            Ok(())
-        }
-        Err(mysql_async::Error::Server(e)) if tolerant && ALREADY_DONE.contains(&e.code) => {
-            warn!(at = %at, sql, error = %e.message, "DDL already applied before the restart");
-            Ok(())
-        }
-        Err(e) => Err(TaskError::Blocked(format!(
-            "the downstream {} rejected the DDL at {at}: `{sql}`: {e}. Fix the downstream or \
-             resolve it with `binlog skip` / `binlog replace`, then resume-task",
-            spec.downstream.addr()
-        ))),
+    Ok(())
+}
+
+fn truncate(s: &str) -> String {
+    const MAX: usize = 300;
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operator_decisions_match_their_position_or_the_next_statement() {
+        let ops = BinlogOperators::default();
+        let p = |n| BinlogPosition::new("bin.000001", n).unwrap();
+        ops.set("s", Some(p(100)), BinlogOp::Skip);
+        ops.set("s", None, BinlogOp::Replace(vec!["SELECT 1".into()]));
+        assert_eq!(ops.take("other", &p(100)), None);
+        assert_eq!(ops.take("s", &p(100)), Some(BinlogOp::Skip));
+        assert_eq!(
+            ops.take("s", &p(200)),
+            Some(BinlogOp::Replace(vec!["SELECT 1".into()]))
+        );
+        assert_eq!(ops.pending(), 0);
     }
 }

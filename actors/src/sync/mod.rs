@@ -37,6 +37,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info};
 
 pub use cursor::{Cursor, CursorError, Item};
+pub use ddl_apply::{BinlogOp, BinlogOperators};
 pub use point::SyncPoint;
 pub use progress::progress_table;
 pub use status::SyncStatus;
@@ -95,6 +96,9 @@ pub struct SyncSpec {
     pub meta_position: Option<BinlogPosition>,
     /// `meta.binlog-gtid`.
     pub meta_gtid: Option<GtidSet>,
+    /// Operator decisions for blocked statements (`binlog skip|replace`), shared with the
+    /// task actor.
+    pub operators: Arc<BinlogOperators>,
 }
 
 /// Where the incremental phase of an `all` task starts, and until where it replays in safe
@@ -644,6 +648,8 @@ impl Coordinator<'_> {
             Some((mark, done)) => (mark.workers, done),
             None => (self.workers.len(), BTreeSet::new()),
         };
+        // Safe mode is decided by where the batch starts (before the next one replaces it).
+        let safe = self.safe();
         let next = Batch::new(self.batch.end.clone());
         let batch = std::mem::replace(&mut self.batch, next);
         let mark = BatchMark {
@@ -659,7 +665,6 @@ impl Coordinator<'_> {
         for (op, w) in batch.ops.into_iter().zip(owner) {
             shares[w].push(op);
         }
-        let safe = self.safe();
         self.status.set_safe_mode(safe);
         let mut replies = Vec::new();
         for (w, ops) in shares.into_iter().enumerate() {

@@ -66,6 +66,21 @@ enum Cmd {
         /// Task name or task file.
         task: String,
     },
+    /// Skip or replace the statement (DDL) a task is blocked on, as dmctl's `binlog`.
+    Binlog {
+        /// skip | replace
+        op: String,
+        /// Task name or task file.
+        task: String,
+        /// Position of the statement, `file:pos` (default: the one the task is blocked on).
+        #[arg(short = 'b', long = "binlog-pos")]
+        binlog_pos: Option<String>,
+        /// Only the subtask of this source.
+        #[arg(short = 's', long = "source")]
+        source: Option<String>,
+        /// For replace: the statement(s) to run instead.
+        sqls: Vec<String>,
+    },
     /// Stop a task (its checkpoints are kept).
     StopTask {
         /// Task name or task file.
@@ -308,6 +323,16 @@ fn run(cli: &Cli) -> Result<Value, String> {
         Cmd::ResumeTask { task } => api.post(
             &format!("/api/v1/tasks/{}/resume", enc(&task_name(task)?)),
             &json!({}),
+        ),
+        Cmd::Binlog {
+            op,
+            task,
+            binlog_pos,
+            source,
+            sqls,
+        } => api.post(
+            &format!("/api/v1/tasks/{}/binlog", enc(&task_name(task)?)),
+            &json!({"op": op, "binlog_pos": binlog_pos, "source": source, "sqls": sqls}),
         ),
         Cmd::StopTask { task } => api.post(
             &format!("/api/v1/tasks/{}/stop", enc(&task_name(task)?)),
