@@ -187,7 +187,10 @@ async fn check_subtask(sub: &Subtask, mode: TaskMode) -> Vec<CheckItem> {
                 items.push(pos);
             }
         }
-        items.push(table_schema(sub, &tables));
+        items.push(table_schema(sub, &tables, mode));
+        if mode.has_sync() {
+            items.push(binlog_settings(conn, src).await);
+        }
     }
     if let Some(conn) = down_conn.as_mut() {
         let mut item = CheckItem::new("target_privilege", "privileges of the target user");
@@ -275,7 +278,51 @@ async fn dump_privilege(sub: &Subtask, conn: &mut Conn, tables: &[schema::TableM
     item
 }
 
-fn table_schema(sub: &Subtask, tables: &[schema::TableMeta]) -> CheckItem {
+/// DM's `binlog_enable`, `binlog_format` and `binlog_row_image` checks in one item.
+async fn binlog_settings(conn: &mut mysql_async::Conn, src: &str) -> CheckItem {
+    use mysql_async::prelude::Queryable;
+    let mut item = CheckItem::new(
+        "binlog_format",
+        format!("source `{src}` writes a row-based binlog (log_bin=ON, binlog_format=ROW, binlog_row_image=FULL)"),
+    );
+    let row: Result<Option<(String, String, String)>, _> = conn
+        .query_first(
+            "SELECT CAST(@@GLOBAL.log_bin AS CHAR), @@GLOBAL.binlog_format, @@GLOBAL.binlog_row_image",
+        )
+        .await;
+    match row {
+        Ok(Some((log_bin, format, image))) => {
+            if log_bin != "1" && !log_bin.eq_ignore_ascii_case("ON") {
+                return item.fail(
+                    "the binary log is off (log_bin=OFF)".to_string(),
+                    "enable log_bin on the upstream (Aurora: set binlog_format=ROW in the cluster parameter group)",
+                );
+            }
+            if !format.eq_ignore_ascii_case("ROW") {
+                return item.fail(
+                    format!("binlog_format is {format}"),
+                    "SET GLOBAL binlog_format = 'ROW' (Aurora: in the cluster parameter group)",
+                );
+            }
+            if !image.eq_ignore_ascii_case("FULL") {
+                item.state = State::Warn;
+                item.errors.push(format!(
+                    "binlog_row_image is {image}: updates and deletes of rows need every column; \
+                     set it to FULL"
+                ));
+            }
+        }
+        Ok(None) => {}
+        Err(e) => {
+            item.state = State::Warn;
+            item.errors
+                .push(format!("could not read the binlog settings: {e}"));
+        }
+    }
+    item
+}
+
+fn table_schema(sub: &Subtask, tables: &[schema::TableMeta], mode: TaskMode) -> CheckItem {
     let mut item = CheckItem::new(
         "table_schema",
         format!(
@@ -293,7 +340,14 @@ fn table_schema(sub: &Subtask, tables: &[schema::TableMeta]) -> CheckItem {
             ));
         }
     }
-    if tables.is_empty() {
+    if tables.is_empty() && !mode.has_full() {
+        item.state = State::Warn;
+        item.errors.push(
+            "no upstream table matches the block-allow-list yet: tables created later are \
+             replicated from the binlog"
+                .to_string(),
+        );
+    } else if tables.is_empty() {
         item = item.fail(
             "no upstream table matches the block-allow-list".to_string(),
             "check block-allow-list of the task",

@@ -310,48 +310,6 @@ fn seed_seq() -> String {
     seq(1000)
 }
 
-/// source2.yaml + task2.yaml (task-mode incremental from an Aurora binlog position):
-/// `validate` accepts them; `start-task` refuses the incremental mode for now.
-///
-/// NOTE: when Ferry gains binlog replication, start-task of task2 will be accepted (or
-/// fail on the missing `mysql-bin-changelog.000003` instead): update this test then.
-#[tokio::test]
-async fn seed_task2_validates_and_incremental_is_refused_for_now() {
-    let up = shared(DbKind::Mysql, Role::Upstream);
-    let down = shared(DbKind::Mariadb, Role::Downstream);
-    let ferry = Ferry::start_temp("seed2");
-    let source = ferry.write_file(
-        "source2.yaml",
-        &with_port(&seed_file("source2.yaml"), up.port()),
-    );
-    let task = ferry.write_file(
-        "task2.yaml",
-        &with_port(&seed_file("task2.yaml"), down.port()),
-    );
-    let (source, task) = (path_str(&source), path_str(&task));
-
-    let valid = ferry_tests::ferry::ferryctl(&["validate", source, task], SEED_ENV).await;
-    assert!(valid.ok, "{valid}");
-    assert_eq!(valid.json["result"], true, "{valid}");
-
-    let created = ferry
-        .ctl_env(&["operate-source", "create", source], SEED_ENV)
-        .await;
-    assert!(created.ok, "{created}");
-    let started = ferry.ctl_env(&["start-task", task], SEED_ENV).await;
-    assert!(
-        !started.ok,
-        "start-task of an incremental task must fail for now: {started}"
-    );
-    let text = started.text();
-    assert!(
-        text.contains("task-mode") && text.to_lowercase().contains("incremental"),
-        "the refusal must name the task mode: {started}"
-    );
-    let status = ferry.ctl(&["query-status", "task2"]).await;
-    assert!(!status.ok, "no task2 may exist: {status}");
-}
-
 // ---------------------------------------------------------------------------------------
 // 4. block-allow-list and routes.
 // ---------------------------------------------------------------------------------------

@@ -319,3 +319,84 @@ async fn kill9_during_incremental_loses_and_duplicates_nothing() {
 async fn kill9_during_full_handoff_and_sync_loses_and_duplicates_nothing() {
     kill9_trials("all", 8).await;
 }
+
+/// The seed guide's second half, its files as written (only host/port/credentials through
+/// `${...}` and the port lines): source2.yaml (`enable-relay: true`) and task2.yaml
+/// (`task-mode: incremental`, `meta` at `mysql-bin-changelog.000003:23910021`). That file does
+/// not exist on the test upstream: the task pauses with an error naming it. With `meta` at
+/// the upstream's real position, test_db.test_table replicates and nothing else does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_task2_incremental_as_written() {
+    let up = shared(DbKind::Mysql, Role::Upstream);
+    let down = shared(DbKind::Mariadb, Role::Downstream);
+    let env: &[(&str, &str)] = &[
+        ("host", "127.0.0.1"),
+        ("username", "root"),
+        ("password", ""),
+    ];
+    let seed = |name: &str, port: u16| -> String {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../config/tests/fixtures")
+            .join(name);
+        let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        text.lines()
+            .map(|l| match l.trim_start().strip_prefix("port:") {
+                Some(_) => format!("{}port: {port}", &l[..l.len() - l.trim_start().len()]),
+                None => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let ferry = Ferry::start_temp("seed2");
+    let source = ferry.write_file("source2.yaml", &seed("source2.yaml", up.port()));
+    let task2 = seed("task2.yaml", down.port());
+    let task = ferry.write_file("task2.yaml", &task2);
+    let (source, task) = (path_str(&source), path_str(&task));
+    let valid = ferry_tests::ferry::ferryctl(&["validate", source, task], env).await;
+    assert!(valid.ok, "{valid}");
+    let created = ferry
+        .ctl_env(&["operate-source", "create", source], env)
+        .await;
+    assert!(created.ok, "{created}");
+    let started = ferry.ctl_env(&["start-task", task], env).await;
+    assert!(started.ok, "{started}");
+    let msg = wait_paused_error(&ferry, "task2").await;
+    assert!(
+        msg.contains("mysql-bin-changelog.000003"),
+        "names the missing file: {msg}"
+    );
+    ferry.ctl_ok(&["stop-task", "task2"]).await;
+
+    let (file, pos) = binlog_position(up).await;
+    let fixed = task2
+        .replace("mysql-bin-changelog.000003", &file)
+        .replace("23910021", &pos.to_string());
+    let task = ferry.write_file("task2-here.yaml", &fixed);
+    let started = ferry
+        .ctl_env(&["start-task", "--remove-meta", path_str(&task)], env)
+        .await;
+    assert!(started.ok, "{started}");
+    let mut c = up.conn().await;
+    for sql in [
+        "CREATE DATABASE IF NOT EXISTS test_db",
+        "CREATE TABLE test_db.test_table (id INT PRIMARY KEY, name VARCHAR(50), amount DECIMAL(12,2))",
+        "CREATE TABLE test_db.not_selected (id INT PRIMARY KEY)",
+        "INSERT INTO test_db.test_table VALUES (1, 'a', 1.25), (2, 'b', 2.50), (3, 'c', 3.75)",
+        "INSERT INTO test_db.not_selected VALUES (1)",
+        "UPDATE test_db.test_table SET amount = amount * 2 WHERE id = 2",
+        "DELETE FROM test_db.test_table WHERE id = 3",
+    ] {
+        exec(&mut c, sql).await;
+    }
+    wait_caught_up(&ferry, "task2", up, CATCH_UP).await;
+    let mut d = down.conn().await;
+    assert_eq!(list_tables(&mut d, "test_db").await, ["test_table"]);
+    let n = assert_tables_equal(
+        &mut c,
+        &mut d,
+        ("test_db", "test_table"),
+        ("test_db", "test_table"),
+    )
+    .await;
+    assert_eq!(n, 2);
+}
