@@ -263,13 +263,15 @@ impl Cursor {
                 }
             }
             EventBody::FormatDescription { .. } | EventBody::Other { .. } => {
-                if !self.in_txn && !ev.artificial && ev.pos.name == self.boundary.name {
-                    if ev.pos.pos > self.boundary.pos {
-                        self.boundary = ev.pos;
-                        out.push(Item::Advance {
-                            point: self.point(),
-                        });
-                    }
+                if !self.in_txn
+                    && !ev.artificial
+                    && ev.pos.name == self.boundary.name
+                    && ev.pos.pos > self.boundary.pos
+                {
+                    self.boundary = ev.pos;
+                    out.push(Item::Advance {
+                        point: self.point(),
+                    });
                 }
             }
         }
