@@ -235,6 +235,11 @@ async fn all_mode_converges_while_the_upstream_changes() {
 /// and hand-off): after each restart the task resumes by itself, and at the end the
 /// downstream equals the upstream, keyless table included: nothing lost, nothing twice.
 async fn kill9_trials(mode: &str, trials: usize) {
+    // scripts/soak.sh raises the count (hundreds of trials).
+    let trials = std::env::var("FERRY_KILL_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(trials);
     let up = shared(DbKind::Mysql, Role::Upstream);
     let down = shared(DbKind::Mariadb, Role::Downstream);
     let db = unique_db_name(&format!("kill_{mode}"));
