@@ -10,6 +10,5 @@ cd "$(dirname "$0")/.."
 TRIALS="${TRIALS:-300}"
 scripts/install-deps.sh
 cargo build --workspace --bins
-FERRY_KILL_TRIALS="$TRIALS" cargo test -p ferry-tests --test incremental -- --nocapture kill9 2>&1 \
-  | grep -E "^trial|^test |test result|panicked|seed" || true
-FERRY_KILL_TRIALS="$TRIALS" cargo test -p ferry-tests --test incremental kill9
+# --nocapture prints each trial's kill point and the workload seed (to replay a failure).
+FERRY_KILL_TRIALS="$TRIALS" cargo test -p ferry-tests --test incremental kill9 -- --nocapture
