@@ -316,6 +316,81 @@ dm_enum! {
     default Text
 }
 
+/// `binlog-backend` of a source (a Ferry extension; DM has no such key): the client
+/// library that reads the upstream binlog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum BinlogBackend {
+    /// `mysql_async` (also spelled `default`): TLS, MariaDB GTID, partial JSON, tagged GTIDs.
+    #[default]
+    MysqlAsync,
+    /// `mysql-binlog-connector-rust`: no TLS and no MariaDB GTID start.
+    Connector,
+}
+
+impl BinlogBackend {
+    /// Every value.
+    pub const ALL: &'static [BinlogBackend] =
+        &[BinlogBackend::MysqlAsync, BinlogBackend::Connector];
+    /// The accepted words (`default` means `mysql_async`).
+    const WORDS: &'static [&'static str] = &["mysql_async", "default", "connector"];
+
+    /// The canonical spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BinlogBackend::MysqlAsync => "mysql_async",
+            BinlogBackend::Connector => "connector",
+        }
+    }
+
+    /// True for the default backend (the key is then left out when serializing).
+    pub fn is_default(&self) -> bool {
+        *self == BinlogBackend::MysqlAsync
+    }
+
+    fn from_word(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "mysql_async" | "default" => Some(BinlogBackend::MysqlAsync),
+            "connector" => Some(BinlogBackend::Connector),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for BinlogBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for BinlogBackend {
+    type Err = InvalidChoice;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::from_word(s).ok_or_else(|| InvalidChoice {
+            what: "binlog-backend",
+            value: s.to_string(),
+            allowed: Self::WORDS.join(", "),
+        })
+    }
+}
+
+impl Serialize for BinlogBackend {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for BinlogBackend {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::soft::deserialize_choice(
+            deserializer,
+            "binlog-backend",
+            Self::from_word,
+            Self::WORDS,
+            BinlogBackend::MysqlAsync,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,6 +406,20 @@ mod tests {
         assert!(e.to_string().contains("full, incremental, all"));
         assert_eq!(ImportMode::Sql.effective(), ImportMode::Logical);
         assert!(TaskMode::LoadSync.has_sync() && !TaskMode::LoadSync.has_dump());
+        assert_eq!(
+            "Default".parse::<BinlogBackend>().unwrap(),
+            BinlogBackend::MysqlAsync
+        );
+        assert_eq!(
+            "connector".parse::<BinlogBackend>().unwrap(),
+            BinlogBackend::Connector
+        );
+        assert_eq!(BinlogBackend::default().to_string(), "mysql_async");
+        let e = "tokio".parse::<BinlogBackend>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid binlog-backend `tokio`: expected one of mysql_async, default, connector"
+        );
     }
 
     #[test]

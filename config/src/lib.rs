@@ -44,8 +44,8 @@ use serde::de::DeserializeOwned;
 pub use daemon::DaemonConfig;
 pub use db::{DbConfig, Security};
 pub use enums::{
-    CollationCompatible, FilterAction, Flavor, ImportMode, LogFormat, LogLevel, OnDuplicateLogical,
-    OnDuplicatePhysical, PostOpLevel, ShardMode, TaskMode, ValidationMode,
+    BinlogBackend, CollationCompatible, FilterAction, Flavor, ImportMode, LogFormat, LogLevel,
+    OnDuplicateLogical, OnDuplicatePhysical, PostOpLevel, ShardMode, TaskMode, ValidationMode,
 };
 pub use env::{process_env, EnvLookup};
 pub use error::{ConfigError, ConfigErrors, ErrorKind, Warning};

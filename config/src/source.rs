@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::DbConfig;
 use crate::defaults::*;
-use crate::enums::Flavor;
+use crate::enums::{BinlogBackend, Flavor};
 use crate::quantity::parse_go_duration;
 use crate::rules::BinlogEventRule;
 use crate::yaml::null_as_default;
@@ -46,6 +46,10 @@ pub struct SourceConfig {
     /// Replica server id; chosen at random when absent or 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_id: Option<u32>,
+    /// Ferry extension (not in DM): the library that reads the binlog, `mysql_async` (the
+    /// default, also spelled `default`) or `connector`.
+    #[serde(default, skip_serializing_if = "BinlogBackend::is_default")]
+    pub binlog_backend: BinlogBackend,
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charset: Option<String>,
@@ -91,6 +95,7 @@ impl Default for SourceConfig {
             relay_dir: None,
             flavor: None,
             server_id: None,
+            binlog_backend: BinlogBackend::MysqlAsync,
             charset: None,
             auto_fix_gtid: None,
             meta_dir: None,

@@ -9,7 +9,7 @@ use ferry_model::position::split_file_name;
 use crate::daemon::{check_addr, DaemonConfig};
 use crate::db::DbConfig;
 use crate::defaults::{CHECKING_ITEMS, DEFAULT_META_SCHEMA, FILTER_EVENTS, MAX_SOURCE_ID_LENGTH};
-use crate::enums::{Flavor, ImportMode, ShardMode, TaskMode};
+use crate::enums::{BinlogBackend, Flavor, ImportMode, ShardMode, TaskMode};
 use crate::env::ColumnMap;
 use crate::error::{ConfigError, ConfigErrors, ErrorKind, Warning};
 use crate::pattern::{check_ba_pattern, check_regex, check_selector_pattern};
@@ -325,6 +325,35 @@ pub(crate) fn source(cfg: &mut SourceConfig, r: &mut Report, key: Option<&Secret
     r.deprecated("meta-dir", cfg.meta_dir.is_some(), "");
     r.deprecated("tracer", cfg.tracer.is_some(), "");
     db(r, "from", &mut cfg.from, key);
+    if cfg.binlog_backend == BinlogBackend::Connector {
+        let refuse = |what: &str| {
+            format!(
+                "binlog backend `connector` does not support {what}; use the default backend \
+                 (binlog-backend: mysql_async)"
+            )
+        };
+        if cfg.from.security.is_some() {
+            r.error(
+                "binlog-backend",
+                ErrorKind::InvalidValue,
+                refuse("TLS (from.security)"),
+            );
+        }
+        if cfg.from.password.is_empty() {
+            r.error(
+                "binlog-backend",
+                ErrorKind::InvalidValue,
+                refuse("logging in without a password (empty from.password)"),
+            );
+        }
+        if cfg.enable_gtid && cfg.flavor == Some(Flavor::Mariadb) {
+            r.error(
+                "binlog-backend",
+                ErrorKind::InvalidValue,
+                refuse("MariaDB GTID (enable-gtid with flavor mariadb)"),
+            );
+        }
+    }
     for (name, v) in [
         ("purge.interval", cfg.purge.interval),
         ("purge.expires", cfg.purge.expires),

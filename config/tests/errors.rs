@@ -593,3 +593,80 @@ checker:
         );
     }
 }
+
+#[test]
+fn binlog_backend_is_checked_and_defaults_to_mysql_async() {
+    use ferry_config::BinlogBackend;
+    let base =
+        "source-id: s\nfrom:\n  host: 127.0.0.1\n  port: 3306\n  user: root\n  password: pw\n";
+    let parsed = parse_source_str(base, "source.yaml", &no_env, None).expect("valid");
+    assert_eq!(parsed.config.binlog_backend, BinlogBackend::MysqlAsync);
+    // The default is left out of the stored form (DM has no such key).
+    let json = serde_json::to_value(&parsed.config).unwrap();
+    assert!(json.get("binlog-backend").is_none(), "{json}");
+    for (word, want) in [
+        ("connector", BinlogBackend::Connector),
+        ("default", BinlogBackend::MysqlAsync),
+        ("MySQL_Async", BinlogBackend::MysqlAsync),
+    ] {
+        let text = format!("{base}binlog-backend: {word}\n");
+        let parsed = parse_source_str(&text, "source.yaml", &no_env, None).expect(word);
+        assert_eq!(parsed.config.binlog_backend, want, "{word}");
+    }
+
+    // An unknown word is named with its key and position.
+    let errs = source_errors(&format!("{base}binlog-backend: tokio\n"));
+    let e = errs
+        .errors()
+        .iter()
+        .find(|e| e.path == "binlog-backend")
+        .unwrap_or_else(|| panic!("no error at binlog-backend: {errs}"));
+    assert_eq!((e.line, e.column), (Some(7), Some(17)), "{e}");
+    assert!(
+        e.message.contains(
+            "invalid binlog-backend `tokio`: expected one of mysql_async, default, connector"
+        ),
+        "{e}"
+    );
+
+    // Combinations the connector cannot serve are refused at the key.
+    let tls = "source-id: s\nbinlog-backend: connector\nfrom:\n  host: h\n  user: u\n  \
+               password: pw\n  security:\n    ssl-ca: /ca.pem\n";
+    let errs = source_errors(tls);
+    assert_eq!(errs.len(), 1, "{errs}");
+    let e = &errs.errors()[0];
+    assert_eq!(
+        (e.path.as_str(), e.line),
+        ("binlog-backend", Some(2)),
+        "{e}"
+    );
+    assert!(
+        e.message.contains("does not support TLS (from.security)"),
+        "{e}"
+    );
+    let gtid = "source-id: s\nflavor: mariadb\nenable-gtid: true\nbinlog-backend: connector\n\
+                from:\n  host: h\n  user: u\n  password: pw\n";
+    let errs = source_errors(gtid);
+    assert_eq!(errs.len(), 1, "{errs}");
+    assert_eq!(errs.errors()[0].path, "binlog-backend");
+    assert!(
+        errs.errors()[0]
+            .message
+            .contains("does not support MariaDB GTID (enable-gtid"),
+        "{errs}"
+    );
+    // The crate cannot log in without a password.
+    let no_password = base.replace("  password: pw\n", "");
+    let errs = source_errors(&format!("{no_password}binlog-backend: connector\n"));
+    assert_eq!(errs.len(), 1, "{errs}");
+    assert_eq!(errs.errors()[0].path, "binlog-backend");
+    assert!(
+        errs.errors()[0]
+            .message
+            .contains("without a password (empty from.password)"),
+        "{errs}"
+    );
+    // MySQL GTID is served.
+    let mysql_gtid = gtid.replace("mariadb", "mysql");
+    parse_source_str(&mysql_gtid, "source.yaml", &no_env, None).expect("MySQL GTID is fine");
+}

@@ -6,7 +6,12 @@
 //! types of its table map; column names and collations come from the table schema as of its
 //! position, DESIGN.md §4.5) and its raw body. [`ReconnectingSource`] resumes a source after
 //! transient errors.
+//!
+//! A second backend, [`ConnectorSource`] (crate `mysql-binlog-connector-rust`), produces the
+//! same events; [`Backend`] selects one per source and [`AnySource`] holds either.
 
+mod backend;
+mod connector_source;
 mod mysql_async_source;
 mod reconnect;
 mod value;
@@ -18,6 +23,8 @@ use ferry_model::{BinlogPosition, GtidSet};
 
 use crate::error::TaskError;
 
+pub use backend::{AnySource, Backend};
+pub use connector_source::{ConnectorSource, CHANNEL_EVENTS};
 pub use mysql_async_source::{MysqlAsyncSource, ReaderOptions};
 pub use reconnect::{Backoff, ReconnectingSource};
 pub use value::{Date, DateTime, JsonPatch, JsonPatchOp, RowChange, RowValue, Time};
@@ -229,6 +236,19 @@ pub enum ReaderError {
         /// Checksum of its bytes.
         computed: u32,
     },
+    /// The selected binlog backend cannot serve this source (or start position).
+    #[error(
+        "upstream {addr}: binlog backend `{backend}` does not support {what}; use the default \
+         backend (binlog-backend: mysql_async)"
+    )]
+    Unsupported {
+        /// `host:port`.
+        addr: String,
+        /// The backend's name (`connector`).
+        backend: &'static str,
+        /// What it cannot do, naming the source setting that asks for it.
+        what: String,
+    },
     /// An event could not be decoded.
     #[error("upstream {addr}: cannot decode the event of type {type_code} after {pos}: {reason}")]
     Decode {
@@ -269,7 +289,9 @@ impl ReaderError {
                 }
                 _ => false,
             },
-            ReaderError::Checksum { .. } | ReaderError::Decode { .. } => false,
+            ReaderError::Checksum { .. }
+            | ReaderError::Decode { .. }
+            | ReaderError::Unsupported { .. } => false,
         }
     }
 }

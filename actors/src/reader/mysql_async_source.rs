@@ -458,7 +458,7 @@ fn mysql_sids(
 }
 
 /// CRC-32 (IEEE, reflected), as binlog checksums use.
-fn crc32(bytes: &[u8]) -> u32 {
+pub(super) fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = !0u32;
     for &b in bytes {
         crc ^= u32::from(b);
@@ -474,7 +474,7 @@ fn crc32(bytes: &[u8]) -> u32 {
 }
 
 /// Decodes a MariaDB GTID event body: `seq_no u64 LE | domain_id u32 LE | flags u8 | ...`.
-fn decode_mariadb_gtid(data: &[u8], server: u32) -> Option<EventBody> {
+pub(super) fn decode_mariadb_gtid(data: &[u8], server: u32) -> Option<EventBody> {
     let seq = u64::from_le_bytes(data.get(0..8)?.try_into().ok()?);
     let domain = u32::from_le_bytes(data.get(8..12)?.try_into().ok()?);
     let flags = *data.get(12)?;

@@ -1,12 +1,12 @@
-//! [`ReconnectingSource`]: a [`MysqlAsyncSource`] that reconnects after transient errors and
-//! resumes right after the last event it passed on.
+//! [`ReconnectingSource`]: a binlog source (of either [`Backend`]) that reconnects after
+//! transient errors and resumes right after the last event it passed on.
 
 use std::time::Duration;
 
 use ferry_model::BinlogPosition;
 
 use super::StartFrom;
-use super::{BinlogSource, EventBody, MysqlAsyncSource, ReaderError, ReaderOptions, SourceEvent};
+use super::{AnySource, Backend, BinlogSource, EventBody, ReaderError, ReaderOptions, SourceEvent};
 use crate::db::Endpoint;
 
 /// Reconnection delays: `initial`, doubled after each failed attempt up to `max`, for at most
@@ -31,7 +31,8 @@ impl Default for Backoff {
     }
 }
 
-/// Reads through [`MysqlAsyncSource`], reconnecting on transient errors (and when the server
+/// Reads through an [`AnySource`] (the default backend unless [`Self::with_backend`]),
+/// reconnecting on transient errors (and when the server
 /// ends the stream, which a blocking dump never does normally).
 ///
 /// A reconnection restarts at the last transaction boundary passed on (so that the table maps
@@ -43,7 +44,8 @@ pub struct ReconnectingSource {
     ep: Endpoint,
     opts: ReaderOptions,
     backoff: Backoff,
-    src: Option<MysqlAsyncSource>,
+    backend: Backend,
+    src: Option<AnySource>,
     /// Where a new connection starts: the start, then after the last complete transaction.
     resume: StartFrom,
     /// Position after the last real event passed on.
@@ -70,6 +72,7 @@ impl ReconnectingSource {
             ep,
             opts,
             backoff,
+            backend: Backend::MysqlAsync,
             src: None,
             resume: start.into(),
             last: None,
@@ -78,6 +81,12 @@ impl ReconnectingSource {
             reconnects: 0,
             catching_up: false,
         }
+    }
+
+    /// Reads with `backend` instead of the default one.
+    pub fn with_backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
     }
 
     /// Position after the last real event passed on.
@@ -105,7 +114,13 @@ impl ReconnectingSource {
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(self.backoff.max);
             }
-            match MysqlAsyncSource::start(&self.ep, self.resume.clone(), self.opts.clone()).await {
+            let start = AnySource::start(
+                self.backend,
+                &self.ep,
+                self.resume.clone(),
+                self.opts.clone(),
+            );
+            match start.await {
                 Ok(src) => {
                     if last_err.is_some() {
                         self.reconnects += 1;

@@ -159,6 +159,10 @@ pub(crate) fn convert_row(
                 if let Ok(u) = u64::try_from(n) {
                     v = RowValue::UInt(u);
                 }
+            } else if col.column_type() == ColumnType::MYSQL_TYPE_INT24 && n >= 1 << 23 {
+                // mysql_common 0.37 reads a signed MEDIUMINT without sign extension
+                // (-1 comes as 16777215).
+                v = RowValue::Int(n - (1 << 24));
             }
         }
         out.push(v);
