@@ -186,6 +186,7 @@ pub fn build_subtasks(
             meta_schema: task.meta_schema.clone(),
             enable_gtid: source.enable_gtid,
             server_id: source.fixed_server_id(),
+            backend: source.binlog_backend,
             safe_mode: syncer.safe_mode,
             meta_position: meta.position(),
             meta_gtid: meta.gtid_set(),

@@ -90,6 +90,8 @@ pub struct SyncSpec {
     pub enable_gtid: bool,
     /// Replica server id to use (`None`: a free one is picked).
     pub server_id: Option<u32>,
+    /// Binlog client (source setting `binlog-backend`).
+    pub backend: crate::reader::Backend,
     /// Always safe mode.
     pub safe_mode: bool,
     /// `meta` of the instance (incremental mode without checkpoint).
