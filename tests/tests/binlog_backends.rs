@@ -294,8 +294,9 @@ fn assert_same_events(what: &str, a: &[SourceEvent], b: &[SourceEvent]) {
         a.len(),
         b.len()
     );
-    for i in first.saturating_sub(3)..first {
-        let _ = writeln!(msg, "  #{i} same:        {}", short(&a[i]));
+    let from = first.saturating_sub(3);
+    for (i, e) in a.iter().enumerate().take(first).skip(from) {
+        let _ = writeln!(msg, "  #{i} same:        {}", short(e));
     }
     match (a.get(first), b.get(first)) {
         (Some(x), Some(y)) => {
