@@ -628,7 +628,7 @@ async fn connector_refuses_mariadb_gtid_and_tls() {
 /// What the connector crate would drop silently is a clear error instead: partial JSON
 /// updates and tagged GTIDs (the default backend decodes both). And a value the default
 /// backend's decoder cannot take, which the connector decodes: a negative `TIME(2)` with a
-/// fraction.
+/// fraction. Idle, the connector passes heartbeats on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connector_edge_cases_mysql() {
     let up = TestServer::start(DbKind::Mysql, Role::Upstream);
@@ -719,6 +719,26 @@ async fn connector_edge_cases_mysql() {
         times,
         vec![time(0, 0, 0, 10_000), time(838, 59, 58, 990_000)]
     );
+
+    // Idle at the end of the binlog, the connector passes on the server's heartbeats.
+    let mut src = ConnectorSource::start(&ep, end.clone(), reader_opts())
+        .await
+        .expect("start at the end");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let heartbeat = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ev = tokio::time::timeout(left, src.next_event())
+            .await
+            .expect("a heartbeat before the deadline")
+            .expect("read")
+            .expect("event");
+        if matches!(ev.body, EventBody::Heartbeat) {
+            break ev;
+        }
+    };
+    assert!(heartbeat.artificial, "{heartbeat:?}");
+    assert_eq!(heartbeat.pos, end);
+    src.close().await;
 }
 
 /// The reconnecting reader works through the connector too: after an upstream restart, the
