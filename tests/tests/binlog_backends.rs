@@ -10,7 +10,8 @@
 //! rotation.
 //!
 //! Also: the connector refuses what it cannot serve (MariaDB GTID start, TLS) and fails
-//! clearly on what it cannot decode (partial JSON updates, tagged GTIDs).
+//! clearly on what it cannot decode (partial JSON updates, tagged GTIDs); and the
+//! reconnecting reader resumes through it after an upstream restart.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -18,8 +19,9 @@ use std::time::{Duration, Instant};
 use ferry_actors::db::{read_position, Endpoint, ServerInfo, TlsFiles};
 use ferry_actors::error::Side;
 use ferry_actors::reader::{
-    AnySource, Backend, BinlogSource, ConnectorSource, EventBody, JsonPatchOp, ReaderError,
-    ReaderOptions, RowChange, RowValue, SourceEvent, StartFrom, Time,
+    AnySource, Backend, Backoff, BinlogSource, ConnectorSource, EventBody, JsonPatchOp,
+    ReaderError, ReaderOptions, ReconnectingSource, RowChange, RowValue, SourceEvent, StartFrom,
+    Time,
 };
 use ferry_model::{BinlogPosition, Location};
 use ferry_tests::*;
@@ -294,8 +296,9 @@ fn assert_same_events(what: &str, a: &[SourceEvent], b: &[SourceEvent]) {
         a.len(),
         b.len()
     );
-    for i in first.saturating_sub(3)..first {
-        let _ = writeln!(msg, "  #{i} same:        {}", short(&a[i]));
+    let from = first.saturating_sub(3);
+    for (i, e) in a.iter().enumerate().take(first).skip(from) {
+        let _ = writeln!(msg, "  #{i} same:        {}", short(e));
     }
     match (a.get(first), b.get(first)) {
         (Some(x), Some(y)) => {
@@ -625,7 +628,7 @@ async fn connector_refuses_mariadb_gtid_and_tls() {
 /// What the connector crate would drop silently is a clear error instead: partial JSON
 /// updates and tagged GTIDs (the default backend decodes both). And a value the default
 /// backend's decoder cannot take, which the connector decodes: a negative `TIME(2)` with a
-/// fraction.
+/// fraction. Idle, the connector passes heartbeats on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connector_edge_cases_mysql() {
     let up = TestServer::start(DbKind::Mysql, Role::Upstream);
@@ -716,4 +719,97 @@ async fn connector_edge_cases_mysql() {
         times,
         vec![time(0, 0, 0, 10_000), time(838, 59, 58, 990_000)]
     );
+
+    // Idle at the end of the binlog, the connector passes on the server's heartbeats.
+    let mut src = ConnectorSource::start(&ep, end.clone(), reader_opts())
+        .await
+        .expect("start at the end");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let heartbeat = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ev = tokio::time::timeout(left, src.next_event())
+            .await
+            .expect("a heartbeat before the deadline")
+            .expect("read")
+            .expect("event");
+        if matches!(ev.body, EventBody::Heartbeat) {
+            break ev;
+        }
+    };
+    assert!(heartbeat.artificial, "{heartbeat:?}");
+    assert_eq!(heartbeat.pos, end);
+    src.close().await;
+}
+
+/// The reconnecting reader works through the connector too: after an upstream restart, the
+/// next transaction comes exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connector_resumes_after_restart_mysql() {
+    let up = TestServer::start(DbKind::Mysql, Role::Upstream);
+    let ep = endpoint(&up).await;
+    up.exec("CREATE DATABASE rc; CREATE TABLE rc.t (id INT PRIMARY KEY, v VARCHAR(20))")
+        .await;
+    let start = location(&ep).await.binlog;
+    let backoff = Backoff {
+        initial: Duration::from_millis(50),
+        max: Duration::from_secs(1),
+        attempts: 60,
+    };
+    let mut src = ReconnectingSource::new(ep.clone(), start.clone(), reader_opts(), backoff)
+        .with_backend(Backend::Connector);
+    let ids_until = |want: i64| {
+        move |ev: &SourceEvent| match &ev.body {
+            EventBody::Rows { changes, .. } => changes.iter().any(|c| {
+                c.after
+                    .as_ref()
+                    .is_some_and(|a| a[0] == RowValue::Int(want))
+            }),
+            _ => false,
+        }
+    };
+    let mut events = Vec::new();
+    async fn read_txn(
+        src: &mut ReconnectingSource,
+        events: &mut Vec<SourceEvent>,
+        found: impl Fn(&SourceEvent) -> bool,
+    ) {
+        let deadline = Instant::now() + DEADLINE;
+        let mut seen = false;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let ev = tokio::time::timeout(left, src.next_event())
+                .await
+                .unwrap_or_else(|_| panic!("deadline; events:\n{}", tail(events)))
+                .unwrap_or_else(|e| panic!("{e}; events:\n{}", tail(events)))
+                .unwrap_or_else(|| panic!("stream ended; events:\n{}", tail(events)));
+            let done = seen && matches!(ev.body, EventBody::Xid { .. });
+            seen |= found(&ev);
+            events.push(ev);
+            if done {
+                return;
+            }
+        }
+    }
+    up.exec("INSERT INTO rc.t VALUES (1, 'a')").await;
+    read_txn(&mut src, &mut events, ids_until(1)).await;
+    tokio::task::block_in_place(|| up.restart());
+    up.exec("INSERT INTO rc.t VALUES (2, 'b')").await;
+    read_txn(&mut src, &mut events, ids_until(2)).await;
+    assert!(src.reconnects() >= 1, "{}", tail(&events));
+    src.close().await;
+    let inserted: Vec<RowValue> = events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::Rows { changes, .. } => Some(changes),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|c| c.after.as_ref().map(|a| a[0].clone()))
+        .collect();
+    assert_eq!(inserted, vec![RowValue::Int(1), RowValue::Int(2)]);
+    let mut last = start;
+    for ev in events.iter().filter(|e| !e.artificial) {
+        assert!(ev.pos > last, "{} not after {last}", ev.pos);
+        last = ev.pos.clone();
+    }
 }

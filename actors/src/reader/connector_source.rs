@@ -14,24 +14,23 @@
 //!
 //! The crate connects and authenticates (`mysql_native_password`, `caching_sha2_password`),
 //! sends the dump command, frames the packets, and decodes format description, rotate, XID,
-//! table map (with its optional metadata), MySQL GTID and rows events with their column
-//! values. Where it loses information, this module corrects it or fails clearly:
+//! table map, MySQL GTID events and every column value of a row image. Where it loses or
+//! garbles information, this module corrects it or fails clearly:
 //!
 //! | the crate | here |
 //! |---|---|
-//! | integers are always signed (`BIGINT UNSIGNED` max is `-1`) | re-signed with the table map's signedness metadata (`binlog_row_metadata=FULL`), as the default backend does; without that metadata both backends give signed values |
-//! | NULL and "not in the image" are both `None` | told apart with the rows event's column bitmaps ([`RowValue::Absent`]) |
+//! | integers are always decoded signed (`BIGINT UNSIGNED` max is `-1`) | re-signed with the table map's signedness metadata (`binlog_row_metadata=FULL`), as the default backend does; without that metadata both backends give signed values |
+//! | its per-column signedness is unusable: `is_signed` holds the bit whose 1 means UNSIGNED, and the bits are dealt to a list of numeric types lacking YEAR and DECIMAL, so every numeric column after one of those gets its neighbour's bit | the signedness field is read from the table map bytes ([`table_unsigned`]) |
+//! | rows events: the NULL bitmap is read with one bit per table column instead of one per column present, which misreads `binlog_row_image=MINIMAL`/`NOBLOB` images; flags dropped; panics without a table map | the rows event header and bitmaps are read here and each image is decoded by the crate's `RowEvent::parse` against the table map reduced to the columns present; `STMT_END` from the flags; NULL and "not in the image" told apart ([`RowValue::Absent`]) |
 //! | `BIT` as a `u64` | big-endian bytes of the column's width (table map metadata) |
 //! | DATE/TIME/DATETIME as text, TIMESTAMP as microseconds, YEAR 0 as 1900 | parsed back into [`RowValue`]s |
-//! | JSON as MySQL's binary bytes | decoded with the crate's `JsonBinary` into `serde_json`; values of other SQL types stored inside JSON (opaque) are an error, as with the default backend |
+//! | JSON as MySQL's binary bytes | decoded with the crate's `JsonBinary` into `serde_json`; values of other SQL types stored inside JSON (opaque: DECIMAL, temporal) are an error, as with the default backend |
 //! | query status variables dropped, non-UTF-8 statement text rejected | query events read from the event bytes (text converted lossily, as the default backend does) |
-//! | rows event flags dropped | `STMT_END` read from the event bytes |
 //! | CRC32 skipped, never verified | verified from the event bytes ([`ReaderError::Checksum`]) |
-//! | MariaDB GTID and `HEARTBEAT_LOG_EVENT_V2` not decoded; MariaDB GTID events replaced by dummy queries | `@mariadb_slave_capability=4` is set and both are decoded here |
+//! | MariaDB GTID and `HEARTBEAT_LOG_EVENT_V2` not decoded; MariaDB GTID events replaced by dummy queries (capability not announced) | `@mariadb_slave_capability=4` is set and both are decoded here |
 //! | `PARTIAL_UPDATE_ROWS` (partial JSON updates) silently dropped | [`ReaderError::Decode`] naming `binlog_row_value_options` |
 //! | tagged GTID events (MySQL 8.4+) dropped | [`ReaderError::Decode`] |
 //! | compressed transactions: an inner parse error silently truncates the transaction | decompressed and decoded event by event here; any failure is a [`ReaderError::Decode`] |
-//! | rows event without its table map: panics | checked first: [`ReaderError::Decode`] |
 //! | other panics on malformed input (length underflow, UTF-8 `unwrap`) | caught: [`ReaderError::Decode`] |
 //! | VECTOR columns, unknown table-map metadata | [`ReaderError::Decode`] naming the table |
 //! | server errors reduced to their text | the error packet is read here: same [`ReaderError::Stream`] (and classification) as the default backend |
@@ -1506,4 +1505,203 @@ impl JsonFormatter for JsonBuilder {
     }
 
     fn next_entry(&mut self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parser() -> BinlogParser {
+        BinlogParser {
+            checksum_length: 4,
+            table_map_event_by_table_id: HashMap::new(),
+        }
+    }
+
+    fn decoder() -> Decoder {
+        let mut d = Decoder::new(
+            "h:1".to_string(),
+            BinlogPosition::new("binlog.000001", 100).unwrap(),
+            true,
+        );
+        d.seen_fde = true;
+        d.crc32 = true;
+        d
+    }
+
+    /// An event of `type_code` with `body`, ending at `log_pos`, with a valid CRC32.
+    fn event(type_code: u8, body: &[u8], log_pos: u32) -> Vec<u8> {
+        let size = (HEADER_LEN + body.len() + 4) as u32;
+        let mut e = Vec::new();
+        e.extend_from_slice(&7u32.to_le_bytes());
+        e.push(type_code);
+        e.extend_from_slice(&9u32.to_le_bytes());
+        e.extend_from_slice(&size.to_le_bytes());
+        e.extend_from_slice(&log_pos.to_le_bytes());
+        e.extend_from_slice(&0u16.to_le_bytes());
+        e.extend_from_slice(body);
+        let crc = crc32(&e);
+        e.extend_from_slice(&crc.to_le_bytes());
+        e
+    }
+
+    #[test]
+    fn decodes_an_xid_and_advances_the_position() {
+        let mut d = decoder();
+        let e = event(16, &42u64.to_le_bytes(), 131);
+        let ev = d.event(&mut parser(), &e).unwrap();
+        assert_eq!(ev.body, EventBody::Xid { xid: 42 });
+        assert_eq!(ev.pos, BinlogPosition::new("binlog.000001", 131).unwrap());
+        assert_eq!((ev.timestamp, ev.server_id, ev.artificial), (7, 9, false));
+    }
+
+    #[test]
+    fn a_corrupt_event_is_a_checksum_error() {
+        let mut e = event(16, &42u64.to_le_bytes(), 131);
+        e[HEADER_LEN] ^= 1;
+        match decoder().event(&mut parser(), &e) {
+            Err(ReaderError::Checksum {
+                type_code: 16, pos, ..
+            }) => assert_eq!(pos.pos, 131),
+            other => panic!("{other:?}"),
+        }
+        // Not verified when disabled.
+        let mut d = decoder();
+        d.verify_checksum = false;
+        assert!(d.event(&mut parser(), &e).is_ok());
+    }
+
+    #[test]
+    fn partial_json_updates_and_rows_without_table_map_are_clear_errors() {
+        let e = event(PARTIAL_UPDATE_ROWS_EVENT, &[0; 12], 200);
+        let err = decoder().event(&mut parser(), &e).unwrap_err().to_string();
+        assert!(err.contains("binlog_row_value_options"), "{err}");
+        let mut body = vec![5, 0, 0, 0, 0, 0, 1, 0, 2, 0, 1, 1, 0];
+        body.extend_from_slice(&[0; 4]);
+        let e = event(30, &body, 200);
+        let err = decoder().event(&mut parser(), &e).unwrap_err().to_string();
+        assert!(err.contains("no table map for id 5"), "{err}");
+    }
+
+    #[test]
+    fn malformed_events_never_panic() {
+        // A small deterministic generator: events of every type with random bodies.
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..3000u32 {
+            let type_code = (round % 256) as u8;
+            let len = (next() % 96) as usize;
+            let body: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let mut e = event(type_code, &body, 1000);
+            if round % 7 == 0 {
+                // Lie about the size.
+                e[9] = e[9].wrapping_add(3);
+            }
+            let mut d = decoder();
+            d.seen_fde = round % 3 != 0;
+            let _ = d.event(&mut parser(), &e);
+            let _ = d.event(&mut parser(), &e[..e.len().min(round as usize % 30)]);
+        }
+    }
+
+    #[test]
+    fn reads_the_signedness_of_numeric_columns() {
+        // Columns: YEAR, TINY, VARCHAR, LONGLONG; YEAR counts as numeric.
+        let mut body = vec![1, 0, 0, 0, 0, 0, 0, 0];
+        body.extend_from_slice(&[1, b'd', 0, 1, b't', 0]);
+        body.push(4);
+        body.extend_from_slice(&[13, 1, 15, 8]);
+        body.extend_from_slice(&[2, 0x10, 0x00]); // metadata: VARCHAR(16)
+        body.push(0x0F); // null bitmap
+        body.extend_from_slice(&[1, 1, 0b0010_0000]); // SIGNEDNESS: only the 3rd numeric
+        assert_eq!(table_unsigned(&body), Some(vec![false, false, false, true]));
+        // Without the optional metadata: all signed.
+        assert_eq!(
+            table_unsigned(&body[..body.len() - 3]),
+            Some(vec![false; 4])
+        );
+        assert_eq!(table_unsigned(&body[..body.len() - 1]), None);
+    }
+
+    #[test]
+    fn parses_the_crates_temporal_text() {
+        assert_eq!(
+            parse_time("-838:59:58.990000"),
+            Some(Time {
+                negative: true,
+                hours: 838,
+                minute: 59,
+                second: 58,
+                micros: 990_000
+            })
+        );
+        assert_eq!(parse_time("12:00:01").map(|t| t.micros), Some(0));
+        assert_eq!(parse_time("1:2"), None);
+        assert_eq!(parse_time("1:2:3.5"), None);
+        assert_eq!(
+            parse_date("0-00-00"),
+            Some(Date {
+                year: 0,
+                month: 0,
+                day: 0
+            })
+        );
+        let dt = parse_datetime("9999-12-31 23:59:59.999999").unwrap();
+        assert_eq!((dt.date.year, dt.hour, dt.micros), (9999, 23, 999_999));
+        assert_eq!(parse_datetime("2024-01-01 25:00:00"), None);
+    }
+
+    #[test]
+    fn decodes_binary_json() {
+        assert_eq!(decode_json(&[]), Ok(serde_json::Value::Null));
+        assert_eq!(decode_json(&[0x04, 0x01]), Ok(serde_json::json!(true)));
+        // {"a": 1}: small object, one key, inline int16.
+        let doc = [0x00, 1, 0, 12, 0, 11, 0, 1, 0, 0x05, 1, 0, b'a'];
+        assert_eq!(decode_json(&doc), Ok(serde_json::json!({"a": 1})));
+        // uint64 max and a double.
+        let mut big = vec![0x0a];
+        big.extend_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(decode_json(&big), Ok(serde_json::json!(u64::MAX)));
+        let mut dbl = vec![0x0b];
+        dbl.extend_from_slice(&1.5e300f64.to_le_bytes());
+        assert_eq!(decode_json(&dbl), Ok(serde_json::json!(1.5e300)));
+        // An opaque DECIMAL (1.5 as DECIMAL(2,1)) is an error, as with the default backend.
+        let opaque = [0x0f, 246, 4, 2, 1, 0x81, 0x05];
+        let err = decode_json(&opaque).unwrap_err();
+        assert!(err.contains("opaque"), "{err}");
+        assert!(decode_json(&[0x00, 9, 9]).is_err());
+    }
+
+    #[test]
+    fn builds_a_url_the_crate_reads_back() {
+        assert_eq!(percent_encode("a b@c:d/é"), "a%20b%40c%3Ad%2F%C3%A9");
+        let ep = Endpoint {
+            side: crate::error::Side::Upstream,
+            host: "::1".into(),
+            port: 3307,
+            user: "u:1".into(),
+            password: "p@ss".into(),
+            session: vec![],
+            tls: None,
+        };
+        assert_eq!(connection_url(&ep), "mysql://u%3A1:p%40ss@[::1]:3307");
+    }
+
+    #[test]
+    fn reads_length_encoded_integers() {
+        assert_eq!(packed_int(&[250], 0), Some((250, 1)));
+        assert_eq!(packed_int(&[252, 1, 2], 0), Some((0x201, 3)));
+        assert_eq!(packed_int(&[253, 1, 2, 3], 0), Some((0x030201, 4)));
+        assert_eq!(
+            packed_int(&[254, 1, 0, 0, 0, 0, 0, 0, 1], 0),
+            Some((1 << 56 | 1, 9))
+        );
+        assert_eq!(packed_int(&[251], 0), None);
+        assert_eq!(packed_int(&[252, 1], 0), None);
+    }
 }
