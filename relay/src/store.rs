@@ -179,7 +179,7 @@ pub(crate) type RawPair = (Box<[u8]>, Box<[u8]>);
 /// Raw-bytes helpers (binary keys and values, used by the relay log).
 impl Store {
     /// Directory of the database.
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.path
     }
 

@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use ferry_model::BinlogPosition;
 
-use super::StartFrom;
-use super::{BinlogSource, EventBody, MysqlAsyncSource, ReaderError, ReaderOptions, SourceEvent};
+use super::{
+    BinlogSource, EventDecoder, MysqlAsyncSource, RawEvent, ReaderError, ReaderOptions,
+    SourceEvent, StartFrom, TxnTracker,
+};
 use crate::db::Endpoint;
 
 /// Reconnection delays: `initial`, doubled after each failed attempt up to `max`, for at most
@@ -48,10 +50,8 @@ pub struct ReconnectingSource {
     resume: StartFrom,
     /// Position after the last real event passed on.
     last: Option<BinlogPosition>,
-    /// Inside a transaction (since its GTID or `BEGIN`).
-    in_txn: bool,
-    /// Inside a transaction opened by `BEGIN`.
-    begun: bool,
+    /// Transaction boundaries of the events passed on.
+    txn: TxnTracker,
     /// Connections made after the first.
     reconnects: u32,
     /// Events to drop after a reconnection.
@@ -73,8 +73,7 @@ impl ReconnectingSource {
             src: None,
             resume: start.into(),
             last: None,
-            in_txn: false,
-            begun: false,
+            txn: TxnTracker::default(),
             reconnects: 0,
             catching_up: false,
         }
@@ -88,6 +87,22 @@ impl ReconnectingSource {
     /// How many times the connection was made again.
     pub fn reconnects(&self) -> u32 {
         self.reconnects
+    }
+
+    /// True while inner events of a transaction payload remain to be returned (the stream
+    /// cannot be handed over to another feed before they are).
+    pub fn in_payload(&self) -> bool {
+        self.src.as_ref().is_some_and(|s| s.in_payload())
+    }
+
+    /// Closes the connection and returns the decoder that decoded the events passed on (its
+    /// position, format description and table maps), to continue from another feed of the
+    /// same binlog; `None` when not connected.
+    pub async fn into_decoder(mut self) -> Option<EventDecoder> {
+        match self.src.take() {
+            Some(src) => Some(src.into_decoder().await),
+            None => None,
+        }
     }
 
     /// Closes the connection.
@@ -136,7 +151,8 @@ impl ReconnectingSource {
         }))
     }
 
-    async fn read(&mut self) -> Result<Option<SourceEvent>, ReaderError> {
+    /// The next event with its raw bytes (see [`MysqlAsyncSource::next_raw`]).
+    pub async fn next_raw(&mut self) -> Result<Option<RawEvent>, ReaderError> {
         let mut pending: Option<ReaderError> = None;
         loop {
             if self.src.is_none() {
@@ -151,8 +167,8 @@ impl ReconnectingSource {
             let Some(src) = self.src.as_mut() else {
                 continue;
             };
-            let ev = match src.next_event().await {
-                Ok(Some(ev)) => ev,
+            let raw = match src.next_raw().await {
+                Ok(Some(raw)) => raw,
                 Ok(None) => {
                     tracing::warn!(upstream = %self.ep.addr(), "binlog stream ended; reconnecting");
                     self.src = None;
@@ -167,6 +183,7 @@ impl ReconnectingSource {
                 }
                 Err(e) => return Err(e),
             };
+            let ev = &raw.event;
             if self.catching_up {
                 let caught_up = !ev.artificial && self.last.as_ref().is_none_or(|l| ev.pos > *l);
                 if !caught_up {
@@ -175,9 +192,9 @@ impl ReconnectingSource {
                 self.catching_up = false;
             }
             if !ev.artificial {
-                self.track(&ev);
+                self.track(ev);
             }
-            return Ok(Some(ev));
+            return Ok(Some(raw));
         }
     }
 
@@ -198,24 +215,7 @@ impl ReconnectingSource {
     /// Follows transaction boundaries: after a real event outside any transaction, a new
     /// connection may start right there.
     fn track(&mut self, ev: &SourceEvent) {
-        match &ev.body {
-            EventBody::MysqlGtid { .. } | EventBody::MariadbGtid { .. } => {
-                self.in_txn = true;
-                self.begun = false;
-            }
-            EventBody::TableMap { .. } | EventBody::Rows { .. } => self.in_txn = true,
-            b if b.is_begin() => {
-                self.in_txn = true;
-                self.begun = true;
-            }
-            b if b.ends_transaction() => self.in_txn = false,
-            EventBody::Query { sql, .. } if !self.begun || sql.eq_ignore_ascii_case("ROLLBACK") => {
-                self.in_txn = false;
-            }
-            _ => {}
-        }
-        if !self.in_txn {
-            self.begun = false;
+        if self.txn.observe(&ev.body) {
             self.resume = StartFrom::Position(ev.pos.clone());
         }
         self.last = Some(ev.pos.clone());
@@ -223,9 +223,7 @@ impl ReconnectingSource {
 }
 
 impl BinlogSource for ReconnectingSource {
-    fn next_event(
-        &mut self,
-    ) -> impl std::future::Future<Output = Result<Option<SourceEvent>, ReaderError>> + Send {
-        self.read()
+    async fn next_event(&mut self) -> Result<Option<SourceEvent>, ReaderError> {
+        Ok(self.next_raw().await?.map(|r| r.event))
     }
 }
