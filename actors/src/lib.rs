@@ -4,6 +4,8 @@
 //! - [`rules`]: block-allow-list and routes (pure);
 //! - [`schema`]: upstream table metadata and target DDL adaptation;
 //! - [`db`]: connections, server identification, binlog positions;
+//! - [`reader`]: binlog sources; [`relay_service`]: the relay log of a source (writer,
+//!   task-side readers, purge);
 //! - [`error`]: task errors and their transient/definite classification.
 
 pub mod apply;
@@ -15,6 +17,7 @@ pub mod error;
 pub mod grants;
 pub mod pipeline;
 pub mod reader;
+pub mod relay_service;
 pub mod rules;
 pub mod schema;
 pub mod task;

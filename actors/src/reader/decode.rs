@@ -101,6 +101,14 @@ impl EventDecoder {
         self.label = label.into();
     }
 
+    /// True when the events of the format description in force end with a CRC32.
+    pub fn checksums(&self) -> bool {
+        matches!(
+            self.esr.get_fde().footer().get_checksum_alg(),
+            Ok(Some(BinlogChecksumAlg::BINLOG_CHECKSUM_ALG_CRC32))
+        )
+    }
+
     /// True while inner events of the last transaction payload remain: drain them with
     /// [`Self::next_inner`] before decoding the next raw event.
     pub fn in_payload(&self) -> bool {
@@ -182,7 +190,9 @@ impl EventDecoder {
             .map_err(|r| self.err(inner_code, at(&payload, &r)))?
             .ok_or_else(|| self.err(inner_code, at(&payload, "empty event")))?;
         let ev = self.normalize(&event, &raw, true)?;
-        self.payload = Some(payload);
+        if payload.left > 0 {
+            self.payload = Some(payload);
+        }
         Ok(Some(ev))
     }
 

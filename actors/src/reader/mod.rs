@@ -24,6 +24,7 @@ use ferry_model::{BinlogPosition, GtidSet};
 use crate::error::TaskError;
 
 pub use decode::EventDecoder;
+pub(crate) use decode::{header_bytes, HEADER_LEN};
 pub use mysql_async_source::{MysqlAsyncSource, RawEvent, ReaderOptions};
 pub use reconnect::{Backoff, ReconnectingSource};
 pub use txn::{gtid_key, GtidTracker, TxnTracker};
