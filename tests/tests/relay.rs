@@ -290,16 +290,22 @@ async fn relay_matches_direct(kind: DbKind) {
         );
     }
 
-    // Caught up and idle: the upstream's heartbeats come through, at the reader's position.
-    let hb = tokio::time::timeout(DEADLINE, r.next_event())
-        .await
-        .expect("a heartbeat in time")
-        .expect("no error")
-        .expect("an event");
-    assert!(
-        matches!(hb.body, EventBody::Heartbeat) && hb.artificial && hb.pos == end,
-        "{hb:?}"
-    );
+    // Caught up: the upstream's heartbeats come through, at the reader's position (MariaDB
+    // may still write a binlog checkpoint event after the rotation).
+    let mut at = end.clone();
+    let hb = loop {
+        let ev = tokio::time::timeout(DEADLINE, r.next_event())
+            .await
+            .expect("a heartbeat in time")
+            .expect("no error")
+            .expect("an event");
+        if matches!(ev.body, EventBody::Heartbeat) {
+            break ev;
+        }
+        assert!(matches!(ev.body, EventBody::Other { .. }), "{ev:?}");
+        at = ev.pos.clone();
+    };
+    assert!(hb.artificial && hb.pos == at, "{hb:?}");
 
     // From mid-file (a commit inside the first file: the format description is synthesized),
     // and from the start of the second file.
@@ -752,7 +758,7 @@ async fn purges_keep_what_is_needed() {
     let mut reader = svc.open(reader_at.clone()).await.unwrap();
     *needed.lock().unwrap() = Some(task_at.clone());
     let m = svc.purge_before_file(&files[1]).await.unwrap();
-    assert!(m.report.count > 0);
+    // (The periodic remain-space pass may have purged first: only the floor is certain.)
     assert_eq!(m.needed.as_ref(), Some(&reader_at), "{m:?}");
     assert_eq!(m.floor.as_ref(), Some(&reader_at), "{m:?}");
     // The reader reads on from where it is.

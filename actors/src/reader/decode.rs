@@ -57,6 +57,8 @@ pub struct EventDecoder {
     seen_fde: bool,
     /// The transaction payload being expanded.
     payload: Option<Payload>,
+    /// Decode the row images of rows events.
+    decode_rows: bool,
 }
 
 impl std::fmt::Debug for EventDecoder {
@@ -88,7 +90,15 @@ impl EventDecoder {
             pos: start,
             seen_fde: false,
             payload: None,
+            decode_rows: true,
         }
+    }
+
+    /// With `false`, rows events come without their rows (`changes` and `raw` empty, `rows`
+    /// 0): for consumers that only need positions, GTIDs and transaction boundaries (the
+    /// relay writer), this saves the costliest part of decoding.
+    pub fn set_decode_rows(&mut self, on: bool) {
+        self.decode_rows = on;
     }
 
     /// Position after the last event decoded (the start position before the first).
@@ -389,6 +399,19 @@ impl EventDecoder {
             }
         };
         let table_id = r.table_id();
+        let stmt_end = r
+            .flags()
+            .contains(mysql_async::binlog::RowsEventFlags::STMT_END);
+        if !self.decode_rows {
+            return Ok(EventBody::Rows {
+                kind,
+                table_id,
+                rows: 0,
+                stmt_end,
+                changes: Vec::new(),
+                raw: Bytes::new(),
+            });
+        }
         let tme = self
             .esr
             .get_tme(table_id)
@@ -433,9 +456,7 @@ impl EventDecoder {
             table_id,
             rows: changes.len(),
             changes,
-            stmt_end: r
-                .flags()
-                .contains(mysql_async::binlog::RowsEventFlags::STMT_END),
+            stmt_end,
             raw: Bytes::copy_from_slice(event.data()),
         })
     }

@@ -169,11 +169,25 @@ impl MysqlAsyncSource {
         let _ = self.stream.close().await;
     }
 
-    /// Closes the connection and returns the decoder (its position, format description and
-    /// table maps), to continue the stream from another feed of the same binlog.
-    pub async fn into_decoder(self) -> EventDecoder {
-        let _ = self.stream.close().await;
+    /// Returns the decoder (its position, format description and table maps), to continue
+    /// the stream from another feed of the same binlog; the connection is closed in the
+    /// background (so that this cannot be cancelled half-way).
+    pub fn into_decoder(self) -> EventDecoder {
+        let stream = self.stream;
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => {
+                h.spawn(async move {
+                    let _ = stream.close().await;
+                });
+            }
+            Err(_) => drop(stream),
+        }
         self.decoder
+    }
+
+    /// See [`EventDecoder::set_decode_rows`].
+    pub fn set_decode_rows(&mut self, on: bool) {
+        self.decoder.set_decode_rows(on);
     }
 
     /// True while inner events of a transaction payload remain to be returned.

@@ -56,6 +56,8 @@ pub struct ReconnectingSource {
     reconnects: u32,
     /// Events to drop after a reconnection.
     catching_up: bool,
+    /// Decode row images (see [`EventDecoder::set_decode_rows`]).
+    decode_rows: bool,
 }
 
 impl ReconnectingSource {
@@ -76,6 +78,15 @@ impl ReconnectingSource {
             txn: TxnTracker::default(),
             reconnects: 0,
             catching_up: false,
+            decode_rows: true,
+        }
+    }
+
+    /// See [`EventDecoder::set_decode_rows`]; applies to every connection.
+    pub fn set_decode_rows(&mut self, on: bool) {
+        self.decode_rows = on;
+        if let Some(src) = self.src.as_mut() {
+            src.set_decode_rows(on);
         }
     }
 
@@ -95,14 +106,11 @@ impl ReconnectingSource {
         self.src.as_ref().is_some_and(|s| s.in_payload())
     }
 
-    /// Closes the connection and returns the decoder that decoded the events passed on (its
-    /// position, format description and table maps), to continue from another feed of the
-    /// same binlog; `None` when not connected.
-    pub async fn into_decoder(mut self) -> Option<EventDecoder> {
-        match self.src.take() {
-            Some(src) => Some(src.into_decoder().await),
-            None => None,
-        }
+    /// Returns the decoder that decoded the events passed on (its position, format
+    /// description and table maps), to continue from another feed of the same binlog, and
+    /// closes the connection in the background; `None` when not connected.
+    pub fn into_decoder(mut self) -> Option<EventDecoder> {
+        self.src.take().map(MysqlAsyncSource::into_decoder)
     }
 
     /// Closes the connection.
@@ -121,7 +129,8 @@ impl ReconnectingSource {
                 delay = (delay * 2).min(self.backoff.max);
             }
             match MysqlAsyncSource::start(&self.ep, self.resume.clone(), self.opts.clone()).await {
-                Ok(src) => {
+                Ok(mut src) => {
+                    src.set_decode_rows(self.decode_rows);
                     if last_err.is_some() {
                         self.reconnects += 1;
                         self.catching_up = self.last.is_some();

@@ -39,7 +39,6 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::db::Endpoint;
-use crate::error::TaskError;
 use crate::reader::{Backoff, ReaderOptions, ReconnectingSource, StartFrom};
 
 pub use purge::ManualPurge;
@@ -134,15 +133,6 @@ pub enum RelayError {
         source_id: String,
         /// What is wrong.
         reason: String,
-    },
-    /// The upstream could not be asked.
-    #[error("relay log of source `{source_id}`: {source}")]
-    Upstream {
-        /// The source.
-        source_id: String,
-        /// The error.
-        #[source]
-        source: TaskError,
     },
     /// A binlog file name is not of the form `base.NNNNNN`.
     #[error("relay log of source `{source_id}`: {source}")]

@@ -56,6 +56,9 @@ enum Mode {
         wanted: Option<BinlogPosition>,
         /// A real event was returned.
         started: bool,
+        /// The last real event returned is a rotate (the upstream's fake rotate follows: no
+        /// switch-over there).
+        after_rotate: bool,
     },
     /// Starting in the relay log at this position: the synthesized start events are not out
     /// yet.
@@ -119,6 +122,7 @@ impl RelaySource {
                     src: Box::new(upstream_source(&shared, StartFrom::Position(p.clone()), id)),
                     wanted: Some(p),
                     started: false,
+                    after_rotate: false,
                 },
                 None,
             ),
@@ -127,6 +131,7 @@ impl RelaySource {
                     src: Box::new(upstream_source(&shared, StartFrom::Gtid(g.clone()), id)),
                     wanted: None,
                     started: false,
+                    after_rotate: false,
                 },
                 Some(g),
             ),
@@ -223,12 +228,13 @@ impl RelaySource {
             src,
             wanted,
             started,
+            after_rotate,
         } = &mut self.mode
         else {
             return Ok(None);
         };
         // Switch at an event boundary the relay holds, once any payload is drained.
-        if *started && !src.in_payload() {
+        if *started && !*after_rotate && !src.in_payload() {
             if let Some(at) = src.position().cloned() {
                 if self.progress.borrow().holds(&at) {
                     let Mode::Upstream { src, .. } =
@@ -236,7 +242,7 @@ impl RelaySource {
                     else {
                         return Ok(None);
                     };
-                    let Some(mut decoder) = src.into_decoder().await else {
+                    let Some(mut decoder) = src.into_decoder() else {
                         self.mode = Mode::RelayStart(at);
                         return Ok(None);
                     };
@@ -256,6 +262,7 @@ impl RelaySource {
             Ok(Some(ev)) => {
                 if !ev.artificial {
                     *started = true;
+                    *after_rotate = matches!(ev.body, EventBody::Rotate { .. });
                     self.shared.reader_at(self.id, &ev.pos);
                 }
                 Ok(Some(ev))

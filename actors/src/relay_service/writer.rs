@@ -261,7 +261,9 @@ async fn session(shared: &Arc<Shared>, ctl: &mut mpsc::Receiver<Ctl>) -> Outcome
     if let Err(e) = publish_stats(shared).await {
         return Outcome::Failed(e);
     }
-    let src = upstream_source(shared, start.from.clone(), 0);
+    let mut src = upstream_source(shared, start.from.clone(), 0);
+    // The writer stores raw events: it needs positions and boundaries, not row images.
+    src.set_decode_rows(false);
     let budget_bytes = shared.cfg.buffer_bytes.clamp(1 << 20, 1 << 30);
     let budget = Arc::new(Semaphore::new(budget_bytes as usize));
     let (tx, mut rx) = mpsc::channel(4096);
@@ -450,7 +452,7 @@ impl Appender {
                 events.push(NewRelayEvent {
                     end: ev.pos.clone(),
                     timestamp: ev.timestamp,
-                    raw: raw.to_vec(),
+                    raw: Vec::from(raw),
                 });
             }
             if at_boundary {
