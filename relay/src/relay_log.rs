@@ -149,8 +149,8 @@ pub trait RelayLog: Send + Sync {
     /// Appends `events` (in order) atomically. The relay position becomes the end of the last
     /// one; `boundary`, when the batch reached a transaction boundary, replaces the position's
     /// `txn_end` and `gtid` (else they are kept). Returns the sequence numbers assigned (`None`
-    /// for an empty batch, which writes nothing). Refuses an event whose end is before the
-    /// previous one.
+    /// for an empty batch, which writes nothing). Refuses an event that does not end after the
+    /// previous one (or after the relay position).
     fn append(
         &self,
         source: &str,
@@ -488,7 +488,9 @@ impl RelayLog for Store {
         let first = meta.next_seq;
         let mut batch = WriteBatch::default();
         for ev in events {
-            if let Some(p) = prev.as_ref().filter(|p| ev.end < **p) {
+            // Strictly after: no two held events end at the same position, so an append that
+            // repeats held events (two writers on one source) is refused.
+            if let Some(p) = prev.as_ref().filter(|p| ev.end <= **p) {
                 return Err(StoreError::RelayOutOfOrder {
                     source_id: source.to_string(),
                     last: p.to_string(),
@@ -745,6 +747,8 @@ mod tests {
             let r = s.append("src", &[ev(2, 50, 12, 3)], Some(&b)).unwrap();
             assert_eq!(r, Some((3, 3)));
             let err = s.append("src", &[ev(1, 300, 13, 1)], None).unwrap_err();
+            assert!(matches!(err, StoreError::RelayOutOfOrder { .. }), "{err}");
+            let err = s.append("src", &[ev(2, 50, 13, 1)], None).unwrap_err();
             assert!(matches!(err, StoreError::RelayOutOfOrder { .. }), "{err}");
         }
         let s = Store::open(dir.path()).unwrap();

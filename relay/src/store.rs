@@ -51,7 +51,7 @@ pub enum StoreError {
         floor: String,
     },
     /// An append would break the relay log's order.
-    #[error("relay log of source `{source_id}`: event position {got} is before the relay position {last}")]
+    #[error("relay log of source `{source_id}`: event position {got} is not after the relay position {last} (events appended twice?)")]
     RelayOutOfOrder {
         /// The source.
         source_id: String,

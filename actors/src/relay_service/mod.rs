@@ -338,7 +338,7 @@ pub struct RelayService {
     shared: Arc<Shared>,
     ctl: mpsc::Sender<Ctl>,
     shutdown: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
     /// Serializes `open` decisions (a restart of an empty relay must not race a reader).
     open_lock: tokio::sync::Mutex<()>,
 }
@@ -419,7 +419,7 @@ impl RelayService {
             shared,
             ctl,
             shutdown,
-            tasks,
+            tasks: Mutex::new(tasks),
             open_lock: tokio::sync::Mutex::new(()),
         })
     }
@@ -569,12 +569,14 @@ impl RelayService {
         purge::auto(&self.shared).await
     }
 
-    /// Stops the writer, the purge and the status refresh; open readers fail (transiently)
-    /// once they have read what the relay holds.
-    pub async fn stop(mut self) {
+    /// Stops the writer, the purge and the status refresh, and waits for them: after it
+    /// returns, another service may start on the same source and store. Open readers fail
+    /// (transiently) once they have read what the relay holds; [`Self::open`] fails.
+    pub async fn stop(&self) {
         let _ = self.shutdown.send(true);
         let _ = self.ctl.send(Ctl::Stop).await;
-        for t in self.tasks.drain(..) {
+        let tasks: Vec<_> = lock(&self.tasks).drain(..).collect();
+        for t in tasks {
             let _ = t.await;
         }
         self.shared.publish(|p| p.writer = WriterState::Stopped);
@@ -583,12 +585,15 @@ impl RelayService {
 }
 
 impl Drop for RelayService {
+    /// Aborts the tasks without waiting (an append in progress still completes): prefer
+    /// [`RelayService::stop`] before starting another service on the same source.
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
         let _ = self.ctl.try_send(Ctl::Stop);
-        for t in &self.tasks {
+        for t in lock(&self.tasks).iter() {
             t.abort();
         }
+        self.shared.publish(|p| p.writer = WriterState::Stopped);
     }
 }
 
