@@ -5,6 +5,8 @@
 //! - [`schema`]: upstream table metadata and target DDL adaptation;
 //! - [`db`]: connections, server identification, binlog positions;
 //! - [`ddl`]: DDL statements of the binlog: classification, table names, routed rendering;
+//! - [`reader`]: binlog sources; [`relay_service`]: the relay log of a source (writer,
+//!   task-side readers, purge);
 //! - [`error`]: task errors and their transient/definite classification.
 
 pub mod apply;
@@ -17,6 +19,7 @@ pub mod error;
 pub mod grants;
 pub mod pipeline;
 pub mod reader;
+pub mod relay_service;
 pub mod rules;
 pub mod schema;
 pub mod sync;

@@ -34,56 +34,6 @@ impl GtidSet {
         }
     }
 
-    /// Adds MySQL transaction `gno` of server `sid` (16 raw UUID bytes) to the set; a MariaDB
-    /// set becomes a MySQL one.
-    pub fn add_mysql(&mut self, sid: [u8; 16], gno: u64) {
-        if !matches!(self, GtidSet::Mysql(_)) {
-            *self = GtidSet::Mysql(BTreeMap::new());
-        }
-        let GtidSet::Mysql(m) = self else { return };
-        let h = hex_lower(&sid);
-        let key = format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        );
-        let ivs = m.entry(key).or_default();
-        // Fast path: the next transaction of the last interval.
-        if let Some(last) = ivs.last_mut() {
-            if gno == last.1 + 1 {
-                last.1 = gno;
-                return;
-            }
-            if gno >= last.0 && gno <= last.1 {
-                return;
-            }
-        }
-        ivs.push((gno, gno));
-        ivs.sort_unstable();
-        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(ivs.len());
-        for &(a, b) in ivs.iter() {
-            match merged.last_mut() {
-                Some(l) if a <= l.1.saturating_add(1) => l.1 = l.1.max(b),
-                _ => merged.push((a, b)),
-            }
-        }
-        *ivs = merged;
-    }
-
-    /// Records MariaDB GTID `domain-server-seq` as the last of its domain; a MySQL set becomes
-    /// a MariaDB one.
-    pub fn add_mariadb(&mut self, domain: u32, server: u32, seq: u64) {
-        if !matches!(self, GtidSet::Mariadb(_)) {
-            *self = GtidSet::Mariadb(BTreeMap::new());
-        }
-        if let GtidSet::Mariadb(m) = self {
-            m.insert(domain, (server, seq));
-        }
-    }
-
     /// Parses a MySQL `Executed_Gtid_Set` (newlines allowed, as the server prints it).
     pub fn parse_mysql(text: &str) -> Result<Self, GtidError> {
         let err = |reason: &str| GtidError {
@@ -168,14 +118,68 @@ impl GtidSet {
     }
 }
 
-fn hex_lower(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
+impl GtidSet {
+    /// Adds one MySQL transaction `key:gno` (`key` is the lowercase server UUID, followed by
+    /// `:tag` for a tagged GTID, as the keys of [`GtidSet::Mysql`]). No-op on a MariaDB set.
+    pub fn add_mysql(&mut self, key: &str, gno: u64) {
+        let GtidSet::Mysql(m) = self else {
+            return;
+        };
+        let ivs = m.entry(key.to_string()).or_default();
+        // Index of the first interval that ends at or after gno - 1 (may absorb gno).
+        let i = ivs.partition_point(|&(_, b)| b.saturating_add(1) < gno);
+        match ivs.get(i).copied() {
+            Some((a, b)) if a <= gno && gno <= b => {}
+            Some((a, b)) if b.saturating_add(1) == gno => {
+                ivs[i] = (a, gno);
+                // Merge with the next interval when they now touch.
+                if let Some(&(na, nb)) = ivs.get(i + 1) {
+                    if na == gno.saturating_add(1) {
+                        ivs[i] = (a, nb);
+                        ivs.remove(i + 1);
+                    }
+                }
+            }
+            Some((a, b)) if gno.saturating_add(1) == a => ivs[i] = (gno, b),
+            _ => ivs.insert(i, (gno, gno)),
+        }
     }
-    s
+
+    /// Records a MariaDB GTID `domain-server-seq` as the last one of its domain. No-op on a
+    /// MySQL set.
+    pub fn add_mariadb(&mut self, domain: u32, server: u32, seq: u64) {
+        if let GtidSet::Mariadb(m) = self {
+            m.insert(domain, (server, seq));
+        }
+    }
+
+    /// True when the MySQL transaction `key:gno` is in the set.
+    pub fn contains_mysql(&self, key: &str, gno: u64) -> bool {
+        match self {
+            GtidSet::Mysql(m) => m
+                .get(key)
+                .is_some_and(|ivs| ivs.iter().any(|&(a, b)| a <= gno && gno <= b)),
+            GtidSet::Mariadb(_) => false,
+        }
+    }
+
+    /// True when the MariaDB GTID `domain-*-seq` is at or before the set's position in its
+    /// domain (MariaDB GTID positions are one sequence number per domain).
+    pub fn contains_mariadb(&self, domain: u32, seq: u64) -> bool {
+        match self {
+            GtidSet::Mariadb(m) => m.get(&domain).is_some_and(|&(_, s)| seq <= s),
+            GtidSet::Mysql(_) => false,
+        }
+    }
+
+    /// Parses a set of either flavour: MariaDB's `domain-server-seq` list when it parses as
+    /// one, else a MySQL set.
+    pub fn parse_any(text: &str) -> Result<Self, GtidError> {
+        match Self::parse_mariadb(text) {
+            Ok(set) if !text.contains(':') => Ok(set),
+            _ => Self::parse_mysql(text),
+        }
+    }
 }
 
 impl fmt::Display for GtidSet {
@@ -239,21 +243,40 @@ mod tests {
     }
 
     #[test]
-    fn adding_transactions_extends_intervals() {
-        let mut s = GtidSet::parse_mysql("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-3").unwrap();
-        let sid = [
-            0x3e, 0x11, 0xfa, 0x47, 0x71, 0xca, 0x11, 0xe1, 0x9e, 0x33, 0xc8, 0x0a, 0xa9, 0x42,
-            0x95, 0x62,
-        ];
-        s.add_mysql(sid, 4);
-        s.add_mysql(sid, 6);
-        assert_eq!(s.to_string(), "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-4:6");
-        s.add_mysql(sid, 5);
-        assert_eq!(s.to_string(), "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-6");
-        let mut m = GtidSet::parse_mariadb("0-1-5").unwrap();
-        m.add_mariadb(0, 2, 6);
-        m.add_mariadb(1, 2, 1);
-        assert_eq!(m.to_string(), "0-2-6,1-2-1");
+    fn mysql_add_merges_intervals() {
+        let u = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+        let mut s = GtidSet::parse_mysql(&format!("{u}:1-3:7-8")).unwrap();
+        s.add_mysql(u, 2);
+        assert_eq!(s.to_string(), format!("{u}:1-3:7-8"));
+        s.add_mysql(u, 5);
+        assert_eq!(s.to_string(), format!("{u}:1-3:5:7-8"));
+        s.add_mysql(u, 4);
+        assert_eq!(s.to_string(), format!("{u}:1-5:7-8"));
+        s.add_mysql(u, 6);
+        assert_eq!(s.to_string(), format!("{u}:1-8"));
+        s.add_mysql(u, 10);
+        s.add_mysql(&format!("{u}:tag"), 1);
+        assert_eq!(s.to_string(), format!("{u}:1-8:10,{u}:tag:1"));
+        assert!(s.contains_mysql(u, 8) && !s.contains_mysql(u, 9));
+        let mut e = GtidSet::Mysql(Default::default());
+        e.add_mysql(u, 3);
+        e.add_mysql(u, 1);
+        e.add_mysql(u, 2);
+        assert_eq!(e.to_string(), format!("{u}:1-3"));
+    }
+
+    #[test]
+    fn mariadb_add_and_contains() {
+        let mut s = GtidSet::parse_mariadb("0-1-5").unwrap();
+        s.add_mariadb(0, 2, 6);
+        s.add_mariadb(1, 2, 1);
+        assert_eq!(s.to_string(), "0-2-6,1-2-1");
+        assert!(s.contains_mariadb(0, 6) && !s.contains_mariadb(0, 7) && !s.contains_mariadb(2, 1));
+        assert_eq!(GtidSet::parse_any("0-2-6,1-2-1").unwrap(), s);
+        assert!(matches!(
+            GtidSet::parse_any("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-2").unwrap(),
+            GtidSet::Mysql(_)
+        ));
     }
 
     #[test]

@@ -15,6 +15,6 @@ mod store;
 pub use checkpoint::{CheckpointStore, ChunkDone, FullPhaseState, SourceRecord, TaskRecord};
 pub use relay_log::{
     NewRelayEvent, PurgeReport, ReadFrom, ReadLimit, RelayEvent, RelayLog, RelayPosition,
-    RelayStats,
+    RelayStats, TxnBoundary,
 };
 pub use store::{Store, StoreError};

@@ -9,6 +9,9 @@
 //! - `relay/<source>/e/` followed by the event's sequence number as 8 big-endian bytes — one
 //!   event. Big-endian keeps RocksDB's byte order equal to numeric order, and `<source>` is
 //!   escaped ([`key_part`]) so one source's keys never prefix another's.
+//! - `relay/<source>/h/<file>` — an opaque *file header* set by the relay writer for each binlog
+//!   file (what a reader needs to start in the middle of that file: its format description).
+//!   Purges delete the headers of files that hold no event any more.
 //!
 //! # Event value (binary, version 1)
 //!
@@ -70,7 +73,23 @@ pub struct RelayEvent {
 pub struct RelayPosition {
     /// End of the last appended event (or the start set by [`RelayLog::reset`]).
     pub binlog: BinlogPosition,
-    /// Executed GTID set at that point, as text, when the upstream has GTIDs.
+    /// Executed GTID set at `txn_end` (or at `binlog` when `txn_end` is unset), as text, when
+    /// the upstream has GTIDs.
+    pub gtid: Option<String>,
+    /// End of the last complete transaction held (`<= binlog`; equal unless the last append
+    /// stopped inside a transaction). A resumed pull restarts there, so that the table maps of
+    /// a transaction cut in the middle are read again.
+    #[serde(default)]
+    pub txn_end: Option<BinlogPosition>,
+}
+
+/// The last transaction boundary reached by an append: where it is and the GTID set executed
+/// there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxnBoundary {
+    /// End of the transaction (an event end among the appended events).
+    pub end: BinlogPosition,
+    /// Executed GTID set there, as text, when known.
     pub gtid: Option<String>,
 }
 
@@ -127,17 +146,23 @@ pub struct RelayStats {
 
 /// Durable relay-log operations, per source. Every write is synced before it returns.
 pub trait RelayLog: Send + Sync {
-    /// Appends `events` (in order) atomically, with the relay position = end of the last one plus
-    /// `gtid`. Returns the sequence numbers assigned (`None` for an empty batch, which writes
-    /// nothing). Refuses an event whose end is before the previous one.
+    /// Appends `events` (in order) atomically. The relay position becomes the end of the last
+    /// one; `boundary`, when the batch reached a transaction boundary, replaces the position's
+    /// `txn_end` and `gtid` (else they are kept). Returns the sequence numbers assigned (`None`
+    /// for an empty batch, which writes nothing). Refuses an event that does not end after the
+    /// previous one (or after the relay position).
     fn append(
         &self,
         source: &str,
         events: &[NewRelayEvent],
-        gtid: Option<&str>,
+        boundary: Option<&TxnBoundary>,
     ) -> Result<Option<(u64, u64)>, StoreError>;
-    /// Deletes every held event and makes `start` the relay position and the floor (the relay
-    /// starts or restarts there). Sequence numbers keep increasing.
+    /// Stores the header of binlog `file` (opaque bytes, durably), replacing any previous one.
+    fn put_file_header(&self, source: &str, file: &str, header: &[u8]) -> Result<(), StoreError>;
+    /// The header stored for binlog `file`, if any.
+    fn file_header(&self, source: &str, file: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Deletes every held event and file header and makes `start` the relay position and the
+    /// floor (the relay starts or restarts there). Sequence numbers keep increasing.
     fn reset(&self, source: &str, start: &RelayPosition) -> Result<PurgeReport, StoreError>;
     /// The relay position, if anything was ever appended or a start was set.
     fn relay_position(&self, source: &str) -> Result<Option<RelayPosition>, StoreError>;
@@ -232,6 +257,14 @@ fn meta_key(source: &str) -> String {
     format!("{}meta", source_prefix(source))
 }
 
+fn headers_prefix(source: &str) -> String {
+    format!("{}h/", source_prefix(source))
+}
+
+fn header_key(source: &str, file: &str) -> String {
+    format!("{}{}", headers_prefix(source), key_part(file))
+}
+
 fn events_prefix(source: &str) -> Vec<u8> {
     format!("{}e/", source_prefix(source)).into_bytes()
 }
@@ -276,6 +309,23 @@ fn decode_header(v: &[u8]) -> Result<(BinlogPosition, u32, usize), String> {
         .map_err(|e| format!("file name is not UTF-8: {e}"))?
         .to_string();
     Ok((BinlogPosition { name, pos }, ts, HEADER + len))
+}
+
+/// A file header value: `u16` name length (big-endian), the name, then the header bytes.
+fn encode_header_value(file: &str, header: &[u8]) -> Vec<u8> {
+    let name = file.as_bytes();
+    let len = u16::try_from(name.len()).expect("binlog file names are shorter than 64 KiB");
+    let mut v = Vec::with_capacity(2 + name.len() + header.len());
+    v.extend_from_slice(&len.to_be_bytes());
+    v.extend_from_slice(name);
+    v.extend_from_slice(header);
+    v
+}
+
+fn decode_header_value(v: &[u8]) -> Option<(String, &[u8])> {
+    let len = u16::from_be_bytes(v.get(0..2)?.try_into().ok()?) as usize;
+    let name = std::str::from_utf8(v.get(2..2 + len)?).ok()?;
+    Some((name.to_string(), &v[2 + len..]))
 }
 
 fn seq_of(key: &[u8]) -> u64 {
@@ -359,6 +409,9 @@ impl Store {
         let mut batch = WriteBatch::default();
         batch.delete_range(&from, &to);
         batch.put(meta_key(source).as_bytes(), Self::meta_bytes(&meta));
+        if let Some(floor) = &meta.floor {
+            self.delete_headers_before(source, floor, &mut batch)?;
+        }
         self.write_synced(batch)?;
         self.compact_raw(&from, &to);
         tracing::debug!(
@@ -368,6 +421,32 @@ impl Store {
             "relay log purged"
         );
         Ok(report)
+    }
+
+    /// Adds to `batch` the deletion of the headers of files before the file of `floor` (they
+    /// hold no event any more: the log holds nothing ending at or before `floor`).
+    fn delete_headers_before(
+        &self,
+        source: &str,
+        floor: &BinlogPosition,
+        batch: &mut WriteBatch,
+    ) -> Result<(), StoreError> {
+        let prefix = headers_prefix(source);
+        for item in self.iter_raw_from(prefix.as_bytes()) {
+            let (k, v) = item?;
+            if !k.starts_with(prefix.as_bytes()) {
+                break;
+            }
+            let Some((file, _)) = decode_header_value(&v) else {
+                batch.delete(k);
+                continue;
+            };
+            let start = BinlogPosition { name: file, pos: 0 };
+            if start.seq() < floor.seq() {
+                batch.delete(k);
+            }
+        }
+        Ok(())
     }
 
     /// First sequence number whose event ends after `p` (`next_seq` if none).
@@ -398,7 +477,7 @@ impl RelayLog for Store {
         &self,
         source: &str,
         events: &[NewRelayEvent],
-        gtid: Option<&str>,
+        boundary: Option<&TxnBoundary>,
     ) -> Result<Option<(u64, u64)>, StoreError> {
         let Some(last) = events.last() else {
             return Ok(None);
@@ -409,7 +488,9 @@ impl RelayLog for Store {
         let first = meta.next_seq;
         let mut batch = WriteBatch::default();
         for ev in events {
-            if let Some(p) = prev.as_ref().filter(|p| ev.end < **p) {
+            // Strictly after: no two held events end at the same position, so an append that
+            // repeats held events (two writers on one source) is refused.
+            if let Some(p) = prev.as_ref().filter(|p| ev.end <= **p) {
                 return Err(StoreError::RelayOutOfOrder {
                     source_id: source.to_string(),
                     last: p.to_string(),
@@ -422,9 +503,15 @@ impl RelayLog for Store {
             meta.bytes += ev.raw.len() as u64;
             prev = Some(ev.end.clone());
         }
+        let (txn_end, gtid) = match (boundary, &meta.position) {
+            (Some(b), _) => (Some(b.end.clone()), b.gtid.clone()),
+            (None, Some(p)) => (p.txn_end.clone(), p.gtid.clone()),
+            (None, None) => (None, None),
+        };
         meta.position = Some(RelayPosition {
             binlog: last.end.clone(),
-            gtid: gtid.map(str::to_string),
+            gtid,
+            txn_end,
         });
         batch.put(meta_key(source).as_bytes(), Self::meta_bytes(&meta));
         self.write_synced(batch)?;
@@ -448,8 +535,37 @@ impl RelayLog for Store {
         meta.count = 0;
         meta.bytes = 0;
         batch.put(meta_key(source).as_bytes(), Self::meta_bytes(&meta));
+        let prefix = headers_prefix(source);
+        for item in self.iter_raw_from(prefix.as_bytes()) {
+            let (k, _) = item?;
+            if !k.starts_with(prefix.as_bytes()) {
+                break;
+            }
+            batch.delete(k);
+        }
         self.write_synced(batch)?;
         Ok(report)
+    }
+
+    fn put_file_header(&self, source: &str, file: &str, header: &[u8]) -> Result<(), StoreError> {
+        let _guard = self.relay_lock();
+        let mut batch = WriteBatch::default();
+        batch.put(
+            header_key(source, file).as_bytes(),
+            encode_header_value(file, header),
+        );
+        self.write_synced(batch)
+    }
+
+    fn file_header(&self, source: &str, file: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = header_key(source, file);
+        match self.get_raw(key.as_bytes())? {
+            None => Ok(None),
+            Some(v) => match decode_header_value(&v) {
+                Some((name, h)) if name == file => Ok(Some(h.to_vec())),
+                _ => Err(self.corrupt(key.as_bytes(), "unreadable file header".into())),
+            },
+        }
     }
 
     fn relay_position(&self, source: &str) -> Result<Option<RelayPosition>, StoreError> {
@@ -616,14 +732,23 @@ mod tests {
                 .append(
                     "src",
                     &[ev(1, 100, 10, 5), ev(1, 200, 11, 7)],
-                    Some("u:1-2"),
+                    Some(&TxnBoundary {
+                        end: pos(1, 200),
+                        gtid: Some("u:1-2".into()),
+                    }),
                 )
                 .unwrap();
             assert_eq!(r, Some((1, 2)));
             assert_eq!(s.append("src", &[], None).unwrap(), None);
-            let r = s.append("src", &[ev(2, 50, 12, 3)], Some("u:1-3")).unwrap();
+            let b = TxnBoundary {
+                end: pos(2, 50),
+                gtid: Some("u:1-3".into()),
+            };
+            let r = s.append("src", &[ev(2, 50, 12, 3)], Some(&b)).unwrap();
             assert_eq!(r, Some((3, 3)));
             let err = s.append("src", &[ev(1, 300, 13, 1)], None).unwrap_err();
+            assert!(matches!(err, StoreError::RelayOutOfOrder { .. }), "{err}");
+            let err = s.append("src", &[ev(2, 50, 13, 1)], None).unwrap_err();
             assert!(matches!(err, StoreError::RelayOutOfOrder { .. }), "{err}");
         }
         let s = Store::open(dir.path()).unwrap();
@@ -633,6 +758,12 @@ mod tests {
         assert_eq!(
             s.append("src", &[ev(2, 90, 14, 2)], None).unwrap(),
             Some((4, 4))
+        );
+        // Without a boundary, the last one (and its GTID set) is kept.
+        let rp = s.relay_position("src").unwrap().unwrap();
+        assert_eq!(
+            (rp.binlog, rp.txn_end, rp.gtid.as_deref()),
+            (pos(2, 90), Some(pos(2, 50)), Some("u:1-3"))
         );
 
         let all = s.read("src", &ReadFrom::AfterSeq(0), ALL).unwrap();
@@ -743,6 +874,7 @@ mod tests {
         let start = RelayPosition {
             binlog: pos(7, 4),
             gtid: Some("u:1-9".into()),
+            txn_end: Some(pos(7, 4)),
         };
         assert_eq!(s.reset("ab", &start).unwrap().count, 4);
         assert_eq!(s.relay_position("ab").unwrap(), Some(start));
@@ -764,6 +896,39 @@ mod tests {
             }
         );
         assert_eq!(s.stats("a/b").unwrap().count, 1);
+    }
+
+    #[test]
+    fn file_headers_follow_purges_and_resets() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        for f in 1..=3 {
+            let name = format!("binlog.{f:06}");
+            s.put_file_header("src", &name, &[f as u8; 3]).unwrap();
+            s.append("src", &[ev(f, 100, 1, 1), ev(f, 200, 1, 1)], None)
+                .unwrap();
+        }
+        s.put_file_header("other", "binlog.000001", b"x").unwrap();
+        assert_eq!(
+            s.file_header("src", "binlog.000002").unwrap(),
+            Some(vec![2; 3])
+        );
+        assert_eq!(s.file_header("src", "binlog.000009").unwrap(), None);
+        // Purging into file 2 drops file 1's header only.
+        s.purge_before("src", &pos(2, 100), None).unwrap();
+        assert_eq!(s.file_header("src", "binlog.000001").unwrap(), None);
+        assert!(s.file_header("src", "binlog.000002").unwrap().is_some());
+        assert_eq!(
+            s.file_header("other", "binlog.000001").unwrap(),
+            Some(b"x".to_vec())
+        );
+        let start = RelayPosition {
+            binlog: pos(5, 4),
+            gtid: None,
+            txn_end: Some(pos(5, 4)),
+        };
+        s.reset("src", &start).unwrap();
+        assert_eq!(s.file_header("src", "binlog.000003").unwrap(), None);
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub enum StoreError {
         floor: String,
     },
     /// An append would break the relay log's order.
-    #[error("relay log of source `{source_id}`: event position {got} is before the relay position {last}")]
+    #[error("relay log of source `{source_id}`: event position {got} is not after the relay position {last} (events appended twice?)")]
     RelayOutOfOrder {
         /// The source.
         source_id: String,
@@ -179,7 +179,7 @@ pub(crate) type RawPair = (Box<[u8]>, Box<[u8]>);
 /// Raw-bytes helpers (binary keys and values, used by the relay log).
 impl Store {
     /// Directory of the database.
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.path
     }
 

@@ -18,7 +18,7 @@ pub use ferry_config::BinlogBackend as Backend;
 #[derive(Debug)]
 pub enum AnySource {
     /// The default backend.
-    MysqlAsync(MysqlAsyncSource),
+    MysqlAsync(Box<MysqlAsyncSource>),
     /// The `mysql-binlog-connector-rust` backend.
     Connector(ConnectorSource),
 }
@@ -35,7 +35,7 @@ impl AnySource {
     ) -> Result<Self, ReaderError> {
         Ok(match backend {
             Backend::MysqlAsync => {
-                AnySource::MysqlAsync(MysqlAsyncSource::start(ep, start, opts).await?)
+                AnySource::MysqlAsync(Box::new(MysqlAsyncSource::start(ep, start, opts).await?))
             }
             Backend::Connector => {
                 AnySource::Connector(ConnectorSource::start(ep, start, opts).await?)
@@ -70,7 +70,7 @@ impl AnySource {
     /// Closes the connection.
     pub async fn close(self) {
         match self {
-            AnySource::MysqlAsync(s) => s.close().await,
+            AnySource::MysqlAsync(s) => (*s).close().await,
             AnySource::Connector(s) => s.close().await,
         }
     }

@@ -67,7 +67,7 @@ use mysql_binlog_connector_rust::event::row_event::RowEvent;
 use mysql_binlog_connector_rust::event::table_map_event::TableMapEvent;
 use tokio::sync::{mpsc, oneshot};
 
-use super::mysql_async_source::{crc32, decode_mariadb_gtid};
+use super::decode::{crc32, decode_mariadb_gtid};
 use super::{
     BinlogSource, Date, DateTime, EventBody, ReaderError, ReaderOptions, RowChange, RowValue,
     RowsKind, SourceEvent, StartFrom, Time,
@@ -843,7 +843,11 @@ impl Decoder {
             EventData::Gtid(g) => {
                 let (sid, gno) = parse_gtid(&g.gtid)
                     .ok_or_else(|| self.decode_err(type_code, format!("GTID `{}`", g.gtid)))?;
-                EventBody::MysqlGtid { sid, gno }
+                EventBody::MysqlGtid {
+                    sid,
+                    gno,
+                    tag: None,
+                }
             }
             EventData::HeartBeat => EventBody::Heartbeat,
             _ => EventBody::Other { type_code },

@@ -2,6 +2,9 @@
 //! [`SourceEvent`]s, each carrying the 64-bit position *after* it, and the default backend
 //! built on `mysql_async` ([`MysqlAsyncSource`]).
 //!
+//! Raw events (as the server sends them, as the relay log stores them) become
+//! [`SourceEvent`]s through one path, [`EventDecoder`], whatever their feed.
+//!
 //! A rows event carries its row images decoded into our own [`RowValue`]s (by the column
 //! types of its table map; column names and collations come from the table schema as of its
 //! position, DESIGN.md §4.5) and its raw body. [`ReconnectingSource`] resumes a source after
@@ -12,8 +15,10 @@
 
 mod backend;
 mod connector_source;
+mod decode;
 mod mysql_async_source;
 mod reconnect;
+mod txn;
 mod value;
 
 use std::future::Future;
@@ -25,8 +30,11 @@ use crate::error::TaskError;
 
 pub use backend::{AnySource, Backend};
 pub use connector_source::{ConnectorSource, CHANNEL_EVENTS};
-pub use mysql_async_source::{MysqlAsyncSource, ReaderOptions};
+pub use decode::EventDecoder;
+pub(crate) use decode::{header_bytes, HEADER_LEN};
+pub use mysql_async_source::{MysqlAsyncSource, RawEvent, ReaderOptions};
 pub use reconnect::{Backoff, ReconnectingSource};
+pub use txn::{gtid_key, GtidTracker, TxnTracker};
 pub use value::{Date, DateTime, JsonPatch, JsonPatchOp, RowChange, RowValue, Time};
 
 /// Where a stream starts.
@@ -141,6 +149,8 @@ pub enum EventBody {
         sid: [u8; 16],
         /// Transaction number.
         gno: u64,
+        /// Tag of a tagged GTID (MySQL 8.3+), as written.
+        tag: Option<String>,
     },
     /// MariaDB GTID of the next event group (replaces its `BEGIN`).
     MariadbGtid {
@@ -249,6 +259,34 @@ pub enum ReaderError {
         /// What it cannot do, naming the source setting that asks for it.
         what: String,
     },
+    /// The relay log of a source could not serve the stream (store failure, relay stopped).
+    #[error("relay log of source `{source_id}`: {reason}")]
+    Relay {
+        /// The source.
+        source_id: String,
+        /// What went wrong.
+        reason: String,
+        /// Reading again later may succeed (the relay is restarting).
+        transient: bool,
+    },
+    /// The events after a position are neither in the relay log nor on the upstream.
+    #[error(
+        "source `{source_id}`: binlog file {file} (events after {wanted}) is neither in the \
+         relay log ({relay}) nor readable on the upstream: {upstream}"
+    )]
+    Unavailable {
+        /// The source.
+        source_id: String,
+        /// Where the reader wanted to start (exclusive).
+        wanted: BinlogPosition,
+        /// The missing binlog file.
+        file: String,
+        /// What the relay log holds.
+        relay: String,
+        /// The upstream's answer.
+        #[source]
+        upstream: Box<ReaderError>,
+    },
     /// An event could not be decoded.
     #[error("upstream {addr}: cannot decode the event of type {type_code} after {pos}: {reason}")]
     Decode {
@@ -261,6 +299,18 @@ pub enum ReaderError {
         /// What went wrong.
         reason: String,
     },
+}
+
+/// Relay-log errors of a task-side source.
+impl ReaderError {
+    /// The relay log of `source_id` failed (`transient`: reading again later may succeed).
+    pub fn relay(source_id: &str, reason: impl Into<String>, transient: bool) -> Self {
+        ReaderError::Relay {
+            source_id: source_id.to_string(),
+            reason: reason.into(),
+            transient,
+        }
+    }
 }
 
 impl From<TaskError> for ReaderError {
@@ -289,9 +339,11 @@ impl ReaderError {
                 }
                 _ => false,
             },
+            ReaderError::Relay { transient, .. } => *transient,
             ReaderError::Checksum { .. }
             | ReaderError::Decode { .. }
-            | ReaderError::Unsupported { .. } => false,
+            | ReaderError::Unsupported { .. }
+            | ReaderError::Unavailable { .. } => false,
         }
     }
 }

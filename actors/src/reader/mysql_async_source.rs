@@ -2,31 +2,34 @@
 //!
 //! What is added on top of the driver:
 //! - MariaDB: `@mariadb_slave_capability=4`, so GTID events are sent as such (not rewritten
-//!   into `BEGIN` queries), and their hand decoding (type 162);
-//! - CRC32 verification of every checksummed event (the driver keeps the checksum only);
-//! - 64-bit positions (the header's `log_pos` is 32-bit and wraps past 4 GiB);
-//! - a heartbeat period and a read deadline derived from it.
+//!   into `BEGIN` queries);
+//! - a heartbeat period and a read deadline derived from it;
+//! - events go back to their raw bytes and through [`EventDecoder`] (CRC32 verification,
+//!   64-bit positions, MariaDB GTIDs, compressed transactions), the path relay-log readers
+//!   take too; [`MysqlAsyncSource::next_raw`] hands the raw bytes out (the relay writer
+//!   stores them).
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use ferry_model::{BinlogPosition, GtidSet};
 use futures::StreamExt;
-use mysql_async::binlog::events::{Event, EventData, RowsEventData};
-use mysql_async::binlog::{BinlogChecksumAlg, EventFlags, EventType};
 use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, BinlogStreamRequest, Sid};
 
-use super::value::convert_row;
-use super::{BinlogSource, EventBody, ReaderError, RowChange, RowsKind, SourceEvent, StartFrom};
+use super::decode::raw_bytes;
+use super::{BinlogSource, EventDecoder, ReaderError, SourceEvent, StartFrom};
 use crate::db::{Endpoint, Flavor, ServerInfo};
 
-/// MariaDB `GTID_EVENT`.
-const MARIADB_GTID_EVENT: u8 = 162;
-/// MySQL `HEARTBEAT_LOG_EVENT_V2` (not decoded by the driver).
-const HEARTBEAT_V2: u8 = 0x29;
-/// MariaDB GTID flag: the group is a single statement without `COMMIT`/XID.
-const FL_STANDALONE: u8 = 1;
+/// An event with the raw bytes it was decoded from.
+#[derive(Debug, Clone)]
+pub struct RawEvent {
+    /// The decoded event.
+    pub event: SourceEvent,
+    /// The event as the server sent it, header included; `None` for the inner events of a
+    /// transaction payload (decoded from the bytes of the payload event, returned before).
+    pub raw: Option<Bytes>,
+}
 
 /// How to open the stream.
 #[derive(Debug, Clone)]
@@ -59,18 +62,15 @@ pub struct MysqlAsyncSource {
     addr: String,
     info: ServerInfo,
     opts: ReaderOptions,
-    /// Position after the last event.
-    pos: BinlogPosition,
-    /// A format description event was seen (before it, the driver does not know whether
-    /// events end with a checksum).
-    seen_fde: bool,
+    /// Raw events to [`SourceEvent`]s; knows the position after the last event.
+    decoder: EventDecoder,
 }
 
 impl std::fmt::Debug for MysqlAsyncSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MysqlAsyncSource")
             .field("addr", &self.addr)
-            .field("pos", &self.pos)
+            .field("pos", self.decoder.position())
             .finish_non_exhaustive()
     }
 }
@@ -144,13 +144,13 @@ impl MysqlAsyncSource {
                 pos: start.clone(),
                 source: Box::new(source),
             })?;
+        let decoder = EventDecoder::new(ep.addr(), start, opts.verify_checksum);
         Ok(Self {
             stream,
             addr: ep.addr(),
             info,
             opts,
-            pos: start,
-            seen_fde: false,
+            decoder,
         })
     }
 
@@ -161,7 +161,7 @@ impl MysqlAsyncSource {
 
     /// Position after the last event returned (the start position before the first).
     pub fn position(&self) -> &BinlogPosition {
-        &self.pos
+        self.decoder.position()
     }
 
     /// Closes the connection.
@@ -169,265 +169,84 @@ impl MysqlAsyncSource {
         let _ = self.stream.close().await;
     }
 
+    /// Returns the decoder (its position, format description and table maps), to continue
+    /// the stream from another feed of the same binlog; the connection is closed in the
+    /// background (so that this cannot be cancelled half-way).
+    pub fn into_decoder(self) -> EventDecoder {
+        let stream = self.stream;
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => {
+                h.spawn(async move {
+                    let _ = stream.close().await;
+                });
+            }
+            Err(_) => drop(stream),
+        }
+        self.decoder
+    }
+
+    /// See [`EventDecoder::set_decode_rows`].
+    pub fn set_decode_rows(&mut self, on: bool) {
+        self.decoder.set_decode_rows(on);
+    }
+
+    /// True while inner events of a transaction payload remain to be returned.
+    pub fn in_payload(&self) -> bool {
+        self.decoder.in_payload()
+    }
+
+    /// The next event with the raw bytes it was decoded from.
+    pub async fn next_raw(&mut self) -> Result<Option<RawEvent>, ReaderError> {
+        if let Some(event) = self.decoder.next_inner()? {
+            return Ok(Some(RawEvent { event, raw: None }));
+        }
+        loop {
+            let next = if self.opts.read_timeout.is_zero() {
+                self.stream.next().await
+            } else {
+                match tokio::time::timeout(self.opts.read_timeout, self.stream.next()).await {
+                    Ok(n) => n,
+                    Err(_) => {
+                        return Err(ReaderError::Timeout {
+                            addr: self.addr.clone(),
+                            pos: self.decoder.position().clone(),
+                            secs: self.opts.read_timeout.as_secs(),
+                        })
+                    }
+                }
+            };
+            let event = match next {
+                None => return Ok(None),
+                Some(Err(source)) => {
+                    return Err(ReaderError::Stream {
+                        addr: self.addr.clone(),
+                        pos: self.decoder.position().clone(),
+                        source: Box::new(source),
+                    })
+                }
+                Some(Ok(e)) => e,
+            };
+            // The driver expands transaction payloads itself (its inner events have checksums
+            // disabled); the decoder expands them from the payload event's bytes instead.
+            if !event.footer().get_checksum_enabled() {
+                continue;
+            }
+            let raw = raw_bytes(&event).map_err(|reason| ReaderError::Decode {
+                addr: self.addr.clone(),
+                pos: self.decoder.position().clone(),
+                type_code: event.header().event_type_raw(),
+                reason,
+            })?;
+            let ev = self.decoder.decode(&raw)?;
+            return Ok(Some(RawEvent {
+                event: ev,
+                raw: Some(Bytes::from(raw)),
+            }));
+        }
+    }
+
     async fn read(&mut self) -> Result<Option<SourceEvent>, ReaderError> {
-        let next = if self.opts.read_timeout.is_zero() {
-            self.stream.next().await
-        } else {
-            match tokio::time::timeout(self.opts.read_timeout, self.stream.next()).await {
-                Ok(n) => n,
-                Err(_) => {
-                    return Err(ReaderError::Timeout {
-                        addr: self.addr.clone(),
-                        pos: self.pos.clone(),
-                        secs: self.opts.read_timeout.as_secs(),
-                    })
-                }
-            }
-        };
-        let event = match next {
-            None => return Ok(None),
-            Some(Err(source)) => {
-                return Err(ReaderError::Stream {
-                    addr: self.addr.clone(),
-                    pos: self.pos.clone(),
-                    source: Box::new(source),
-                })
-            }
-            Some(Ok(e)) => e,
-        };
-        self.normalize(&event).map(Some)
-    }
-
-    fn decode_err(&self, type_code: u8, reason: impl std::fmt::Display) -> ReaderError {
-        ReaderError::Decode {
-            addr: self.addr.clone(),
-            pos: self.pos.clone(),
-            type_code,
-            reason: reason.to_string(),
-        }
-    }
-
-    /// Verifies the checksum, advances the position and converts the event.
-    fn normalize(&mut self, event: &Event) -> Result<SourceEvent, ReaderError> {
-        let header = event.header();
-        let type_code = header.event_type_raw();
-        let footer = event.footer();
-        // Events unpacked from a compressed transaction payload carry no checksum and share
-        // the position of the payload event, which covers them.
-        let inner = !footer.get_checksum_enabled();
-        let artificial = header.log_pos() == 0
-            || header.flags().contains(EventFlags::LOG_EVENT_ARTIFICIAL_F)
-            || type_code == EventType::HEARTBEAT_EVENT as u8
-            || type_code == HEARTBEAT_V2;
-
-        let crc32 = matches!(
-            footer.get_checksum_alg(),
-            Ok(Some(BinlogChecksumAlg::BINLOG_CHECKSUM_ALG_CRC32))
-        );
-        if self.opts.verify_checksum && crc32 && !inner {
-            if let Some(stored) = event.checksum() {
-                let stored = u32::from_le_bytes(stored);
-                let computed = event.calc_checksum(BinlogChecksumAlg::BINLOG_CHECKSUM_ALG_CRC32);
-                if stored != computed {
-                    return Err(ReaderError::Checksum {
-                        addr: self.addr.clone(),
-                        pos: self.advance(header.event_size(), header.log_pos()),
-                        type_code,
-                        stored,
-                        computed,
-                    });
-                }
-            }
-        }
-
-        let body = if type_code == EventType::ROTATE_EVENT as u8 && !self.seen_fde {
-            self.first_rotate(event)?
-        } else {
-            self.body(event, type_code)?
-        };
-        if type_code == EventType::FORMAT_DESCRIPTION_EVENT as u8 {
-            self.seen_fde = true;
-        }
-        if let EventBody::Rotate { next } = &body {
-            self.pos = next.clone();
-        } else if !artificial && !inner {
-            self.pos = self.advance(header.event_size(), header.log_pos());
-        }
-        Ok(SourceEvent {
-            pos: self.pos.clone(),
-            timestamp: header.timestamp(),
-            server_id: header.server_id(),
-            artificial,
-            body,
-        })
-    }
-
-    /// Position after an event of `size` bytes whose header says it ends at `log_pos`
-    /// (32-bit): `pos + size` when it agrees, else `log_pos` with the high bits of `pos`.
-    fn advance(&self, size: u32, log_pos: u32) -> BinlogPosition {
-        let cur = self.pos.pos;
-        let mut next = cur + u64::from(size);
-        if next as u32 != log_pos {
-            next = (cur & !0xFFFF_FFFF) | u64::from(log_pos);
-            if next < cur {
-                next += 1 << 32;
-            }
-        }
-        BinlogPosition {
-            name: self.pos.name.clone(),
-            pos: next,
-        }
-    }
-
-    /// The (fake) rotate the server sends before the format description: the driver cannot
-    /// know yet whether it ends with a CRC32 (MariaDB appends one), so it is decoded here:
-    /// `position u64 LE | file name [| crc32]`, the CRC being recognized by its value.
-    fn first_rotate(&self, event: &Event) -> Result<EventBody, ReaderError> {
-        let code = EventType::ROTATE_EVENT as u8;
-        let data = event.data();
-        let mut name = data
-            .get(8..)
-            .ok_or_else(|| self.decode_err(code, "rotate event too short"))?;
-        if name.len() > 4 {
-            let (body, crc) = data.split_at(data.len() - 4);
-            let h = event.header();
-            let mut bytes = Vec::with_capacity(19 + body.len());
-            bytes.extend_from_slice(&h.timestamp().to_le_bytes());
-            bytes.push(h.event_type_raw());
-            bytes.extend_from_slice(&h.server_id().to_le_bytes());
-            bytes.extend_from_slice(&h.event_size().to_le_bytes());
-            bytes.extend_from_slice(&h.log_pos().to_le_bytes());
-            bytes.extend_from_slice(&h.flags_raw().to_le_bytes());
-            bytes.extend_from_slice(body);
-            if crc32(&bytes).to_le_bytes() == crc {
-                name = &name[..name.len() - 4];
-            }
-        }
-        let pos = u64::from_le_bytes(data[..8].try_into().unwrap_or_default());
-        let name = String::from_utf8_lossy(name).into_owned();
-        let next = BinlogPosition::new(name, pos).map_err(|e| self.decode_err(code, e))?;
-        Ok(EventBody::Rotate { next })
-    }
-
-    fn body(&self, event: &Event, type_code: u8) -> Result<EventBody, ReaderError> {
-        if type_code == MARIADB_GTID_EVENT {
-            return decode_mariadb_gtid(event.data(), event.header().server_id())
-                .ok_or_else(|| self.decode_err(type_code, "MariaDB GTID event too short"));
-        }
-        if type_code == HEARTBEAT_V2 {
-            return Ok(EventBody::Heartbeat);
-        }
-        let data = event
-            .read_data()
-            .map_err(|e| self.decode_err(type_code, e))?;
-        let Some(data) = data else {
-            return Ok(EventBody::Other { type_code });
-        };
-        Ok(match data {
-            EventData::RotateEvent(r) => {
-                let next = BinlogPosition::new(r.name().into_owned(), r.position())
-                    .map_err(|e| self.decode_err(type_code, e))?;
-                EventBody::Rotate { next }
-            }
-            EventData::FormatDescriptionEvent(f) => EventBody::FormatDescription {
-                server_version: f.server_version().trim_end_matches('\0').to_string(),
-                crc32: matches!(
-                    f.footer().get_checksum_alg(),
-                    Ok(Some(BinlogChecksumAlg::BINLOG_CHECKSUM_ALG_CRC32))
-                ),
-            },
-            EventData::QueryEvent(q) => EventBody::Query {
-                schema: q.schema().into_owned(),
-                sql: q.query().into_owned(),
-                error_code: q.error_code(),
-                status_vars: Bytes::copy_from_slice(q.status_vars_raw()),
-            },
-            EventData::XidEvent(x) => EventBody::Xid { xid: x.xid },
-            EventData::TableMapEvent(t) => EventBody::TableMap {
-                table_id: t.table_id(),
-                schema: t.database_name().into_owned(),
-                table: t.table_name().into_owned(),
-                columns: t.columns_count(),
-            },
-            EventData::RowsEvent(r) => self.rows(&r, event, type_code)?,
-            EventData::GtidEvent(g) => EventBody::MysqlGtid {
-                sid: g.sid(),
-                gno: g.gno(),
-            },
-            EventData::HeartbeatEvent => EventBody::Heartbeat,
-            _ => EventBody::Other { type_code },
-        })
-    }
-
-    fn rows(
-        &self,
-        r: &RowsEventData<'_>,
-        event: &Event,
-        type_code: u8,
-    ) -> Result<EventBody, ReaderError> {
-        let kind = match r {
-            RowsEventData::WriteRowsEventV1(_) | RowsEventData::WriteRowsEvent(_) => {
-                RowsKind::Insert
-            }
-            RowsEventData::UpdateRowsEventV1(_)
-            | RowsEventData::UpdateRowsEvent(_)
-            | RowsEventData::PartialUpdateRowsEvent(_) => RowsKind::Update,
-            RowsEventData::DeleteRowsEventV1(_) | RowsEventData::DeleteRowsEvent(_) => {
-                RowsKind::Delete
-            }
-        };
-        let table_id = r.table_id();
-        let tme = self
-            .stream
-            .get_tme(table_id)
-            .ok_or_else(|| self.decode_err(type_code, format!("no table map for id {table_id}")))?;
-        let table = format!(
-            "`{}`.`{}` (table id {table_id})",
-            tme.database_name(),
-            tme.table_name()
-        );
-        // The driver indexes column metadata without bounds checks in places: a malformed
-        // event must not bring the process down.
-        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let n = usize::try_from(r.num_columns()).unwrap_or(usize::MAX);
-            let mut changes = Vec::new();
-            for (i, row) in r.rows(tme).enumerate() {
-                let (before, after) = row.map_err(|e| format!("row {i}: {e}"))?;
-                let before = before
-                    .map(|b| {
-                        let bits = r.columns_before_image().into_iter().flatten();
-                        convert_row(b, bits.map(|b| *b), n)
-                    })
-                    .transpose()
-                    .map_err(|e| format!("row {i}, before image, {e}"))?;
-                let after = after
-                    .map(|a| {
-                        let bits = r.columns_after_image().into_iter().flatten();
-                        convert_row(a, bits.map(|b| *b), n)
-                    })
-                    .transpose()
-                    .map_err(|e| format!("row {i}, after image, {e}"))?;
-                changes.push(RowChange { before, after });
-            }
-            Ok::<_, String>(changes)
-        }));
-        let changes = match decoded {
-            Ok(Ok(c)) => c,
-            Ok(Err(e)) => return Err(self.decode_err(type_code, format!("{table}: {e}"))),
-            Err(_) => {
-                return Err(self.decode_err(type_code, format!("{table}: malformed rows event")))
-            }
-        };
-        Ok(EventBody::Rows {
-            kind,
-            table_id,
-            rows: changes.len(),
-            changes,
-            stmt_end: r
-                .flags()
-                .contains(mysql_async::binlog::RowsEventFlags::STMT_END),
-            raw: Bytes::copy_from_slice(event.data()),
-        })
+        Ok(self.next_raw().await?.map(|r| r.event))
     }
 }
 
@@ -457,69 +276,10 @@ fn mysql_sids(
     Ok(out)
 }
 
-/// CRC-32 (IEEE, reflected), as binlog checksums use.
-pub(super) fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// Decodes a MariaDB GTID event body: `seq_no u64 LE | domain_id u32 LE | flags u8 | ...`.
-pub(super) fn decode_mariadb_gtid(data: &[u8], server: u32) -> Option<EventBody> {
-    let seq = u64::from_le_bytes(data.get(0..8)?.try_into().ok()?);
-    let domain = u32::from_le_bytes(data.get(8..12)?.try_into().ok()?);
-    let flags = *data.get(12)?;
-    Some(EventBody::MariadbGtid {
-        domain,
-        server,
-        seq,
-        standalone: flags & FL_STANDALONE != 0,
-        flags,
-    })
-}
-
 impl BinlogSource for MysqlAsyncSource {
     fn next_event(
         &mut self,
     ) -> impl std::future::Future<Output = Result<Option<SourceEvent>, ReaderError>> + Send {
         self.read()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decodes_mariadb_gtid() {
-        let mut d = Vec::new();
-        d.extend_from_slice(&42u64.to_le_bytes());
-        d.extend_from_slice(&7u32.to_le_bytes());
-        d.push(FL_STANDALONE | 8);
-        assert_eq!(
-            decode_mariadb_gtid(&d, 3),
-            Some(EventBody::MariadbGtid {
-                domain: 7,
-                server: 3,
-                seq: 42,
-                standalone: true,
-                flags: 9
-            })
-        );
-        assert_eq!(decode_mariadb_gtid(&d[..12], 3), None);
-    }
-
-    #[test]
-    fn crc32_matches_the_standard_check_value() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
     }
 }

@@ -1,12 +1,14 @@
-//! [`ReconnectingSource`]: a binlog source (of either [`Backend`]) that reconnects after
-//! transient errors and resumes right after the last event it passed on.
+//! [`ReconnectingSource`]: a binlog source (either [`Backend`]) that reconnects after transient errors and
+//! resumes right after the last event it passed on.
 
 use std::time::Duration;
 
 use ferry_model::BinlogPosition;
 
-use super::StartFrom;
-use super::{AnySource, Backend, BinlogSource, EventBody, ReaderError, ReaderOptions, SourceEvent};
+use super::{
+    Backend, BinlogSource, ConnectorSource, EventDecoder, MysqlAsyncSource, RawEvent, ReaderError,
+    ReaderOptions, SourceEvent, StartFrom, TxnTracker,
+};
 use crate::db::Endpoint;
 
 /// Reconnection delays: `initial`, doubled after each failed attempt up to `max`, for at most
@@ -31,8 +33,15 @@ impl Default for Backoff {
     }
 }
 
-/// Reads through an [`AnySource`] (the default backend unless [`Self::with_backend`]),
-/// reconnecting on transient errors (and when the server
+/// The connection of a [`ReconnectingSource`].
+#[derive(Debug)]
+enum Inner {
+    Mysql(Box<MysqlAsyncSource>),
+    Connector(ConnectorSource),
+}
+
+/// Reads through [`MysqlAsyncSource`] (or [`ConnectorSource`] with
+/// [`ReconnectingSource::with_backend`]), reconnecting on transient errors (and when the server
 /// ends the stream, which a blocking dump never does normally).
 ///
 /// A reconnection restarts at the last transaction boundary passed on (so that the table maps
@@ -45,19 +54,19 @@ pub struct ReconnectingSource {
     opts: ReaderOptions,
     backoff: Backoff,
     backend: Backend,
-    src: Option<AnySource>,
+    src: Option<Inner>,
     /// Where a new connection starts: the start, then after the last complete transaction.
     resume: StartFrom,
     /// Position after the last real event passed on.
     last: Option<BinlogPosition>,
-    /// Inside a transaction (since its GTID or `BEGIN`).
-    in_txn: bool,
-    /// Inside a transaction opened by `BEGIN`.
-    begun: bool,
+    /// Transaction boundaries of the events passed on.
+    txn: TxnTracker,
     /// Connections made after the first.
     reconnects: u32,
     /// Events to drop after a reconnection.
     catching_up: bool,
+    /// Decode row images (see [`EventDecoder::set_decode_rows`]).
+    decode_rows: bool,
 }
 
 impl ReconnectingSource {
@@ -76,17 +85,26 @@ impl ReconnectingSource {
             src: None,
             resume: start.into(),
             last: None,
-            in_txn: false,
-            begun: false,
+            txn: TxnTracker::default(),
             reconnects: 0,
             catching_up: false,
+            decode_rows: true,
         }
     }
 
-    /// Reads with `backend` instead of the default one.
+    /// Reads with `backend` instead of the default one (the connector backend cannot give
+    /// raw events: [`Self::next_raw`] is refused with it).
     pub fn with_backend(mut self, backend: Backend) -> Self {
         self.backend = backend;
         self
+    }
+
+    /// See [`EventDecoder::set_decode_rows`]; applies to every connection (default backend).
+    pub fn set_decode_rows(&mut self, on: bool) {
+        self.decode_rows = on;
+        if let Some(Inner::Mysql(src)) = self.src.as_mut() {
+            src.set_decode_rows(on);
+        }
     }
 
     /// Position after the last real event passed on.
@@ -99,10 +117,28 @@ impl ReconnectingSource {
         self.reconnects
     }
 
+    /// True while inner events of a transaction payload remain to be returned (the stream
+    /// cannot be handed over to another feed before they are).
+    pub fn in_payload(&self) -> bool {
+        matches!(&self.src, Some(Inner::Mysql(s)) if s.in_payload())
+    }
+
+    /// Returns the decoder that decoded the events passed on (its position, format
+    /// description and table maps), to continue from another feed of the same binlog, and
+    /// closes the connection in the background; `None` when not connected.
+    pub fn into_decoder(mut self) -> Option<EventDecoder> {
+        match self.src.take() {
+            Some(Inner::Mysql(s)) => Some((*s).into_decoder()),
+            _ => None,
+        }
+    }
+
     /// Closes the connection.
     pub async fn close(mut self) {
-        if let Some(src) = self.src.take() {
-            src.close().await;
+        match self.src.take() {
+            Some(Inner::Mysql(s)) => (*s).close().await,
+            Some(Inner::Connector(s)) => s.close().await,
+            None => {}
         }
     }
 
@@ -114,13 +150,22 @@ impl ReconnectingSource {
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(self.backoff.max);
             }
-            let start = AnySource::start(
-                self.backend,
-                &self.ep,
-                self.resume.clone(),
-                self.opts.clone(),
-            );
-            match start.await {
+            let started = match self.backend {
+                Backend::MysqlAsync => {
+                    MysqlAsyncSource::start(&self.ep, self.resume.clone(), self.opts.clone())
+                        .await
+                        .map(|mut s| {
+                            s.set_decode_rows(self.decode_rows);
+                            Inner::Mysql(Box::new(s))
+                        })
+                }
+                Backend::Connector => {
+                    ConnectorSource::start(&self.ep, self.resume.clone(), self.opts.clone())
+                        .await
+                        .map(Inner::Connector)
+                }
+            };
+            match started {
                 Ok(src) => {
                     if last_err.is_some() {
                         self.reconnects += 1;
@@ -151,7 +196,21 @@ impl ReconnectingSource {
         }))
     }
 
-    async fn read(&mut self) -> Result<Option<SourceEvent>, ReaderError> {
+    /// The next event with its raw bytes (see [`MysqlAsyncSource::next_raw`]); refused with
+    /// the connector backend.
+    pub async fn next_raw(&mut self) -> Result<Option<RawEvent>, ReaderError> {
+        if self.backend == Backend::Connector {
+            return Err(ReaderError::Unsupported {
+                addr: self.ep.addr(),
+                backend: "connector",
+                what: "raw events for the relay log (enable-relay)".to_string(),
+            });
+        }
+        self.next_any().await
+    }
+
+    /// The next event (raw bytes only with the default backend).
+    async fn next_any(&mut self) -> Result<Option<RawEvent>, ReaderError> {
         let mut pending: Option<ReaderError> = None;
         loop {
             if self.src.is_none() {
@@ -166,8 +225,15 @@ impl ReconnectingSource {
             let Some(src) = self.src.as_mut() else {
                 continue;
             };
-            let ev = match src.next_event().await {
-                Ok(Some(ev)) => ev,
+            let next = match src {
+                Inner::Mysql(s) => s.next_raw().await,
+                Inner::Connector(s) => s
+                    .next_event()
+                    .await
+                    .map(|e| e.map(|event| RawEvent { event, raw: None })),
+            };
+            let raw = match next {
+                Ok(Some(raw)) => raw,
                 Ok(None) => {
                     tracing::warn!(upstream = %self.ep.addr(), "binlog stream ended; reconnecting");
                     self.src = None;
@@ -182,6 +248,7 @@ impl ReconnectingSource {
                 }
                 Err(e) => return Err(e),
             };
+            let ev = &raw.event;
             if self.catching_up {
                 let caught_up = !ev.artificial && self.last.as_ref().is_none_or(|l| ev.pos > *l);
                 if !caught_up {
@@ -190,9 +257,9 @@ impl ReconnectingSource {
                 self.catching_up = false;
             }
             if !ev.artificial {
-                self.track(&ev);
+                self.track(ev);
             }
-            return Ok(Some(ev));
+            return Ok(Some(raw));
         }
     }
 
@@ -213,24 +280,7 @@ impl ReconnectingSource {
     /// Follows transaction boundaries: after a real event outside any transaction, a new
     /// connection may start right there.
     fn track(&mut self, ev: &SourceEvent) {
-        match &ev.body {
-            EventBody::MysqlGtid { .. } | EventBody::MariadbGtid { .. } => {
-                self.in_txn = true;
-                self.begun = false;
-            }
-            EventBody::TableMap { .. } | EventBody::Rows { .. } => self.in_txn = true,
-            b if b.is_begin() => {
-                self.in_txn = true;
-                self.begun = true;
-            }
-            b if b.ends_transaction() => self.in_txn = false,
-            EventBody::Query { sql, .. } if !self.begun || sql.eq_ignore_ascii_case("ROLLBACK") => {
-                self.in_txn = false;
-            }
-            _ => {}
-        }
-        if !self.in_txn {
-            self.begun = false;
+        if self.txn.observe(&ev.body) {
             self.resume = StartFrom::Position(ev.pos.clone());
         }
         self.last = Some(ev.pos.clone());
@@ -238,9 +288,7 @@ impl ReconnectingSource {
 }
 
 impl BinlogSource for ReconnectingSource {
-    fn next_event(
-        &mut self,
-    ) -> impl std::future::Future<Output = Result<Option<SourceEvent>, ReaderError>> + Send {
-        self.read()
+    async fn next_event(&mut self) -> Result<Option<SourceEvent>, ReaderError> {
+        Ok(self.next_any().await?.map(|r| r.event))
     }
 }

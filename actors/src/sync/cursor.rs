@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use ferry_model::{BinlogPosition, GtidSet, TableName};
 
 use super::point::SyncPoint;
-use crate::reader::{EventBody, RowChange, RowsKind, SourceEvent};
+use crate::reader::{gtid_key, EventBody, RowChange, RowsKind, SourceEvent};
 
 /// What one binlog event means to the syncer.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,7 +70,7 @@ pub struct CursorError {
 
 #[derive(Debug, Clone)]
 enum PendingGtid {
-    Mysql([u8; 16], u64),
+    Mysql(String, u64),
     Mariadb(u32, u32, u64),
 }
 
@@ -123,10 +123,10 @@ impl Cursor {
 
     fn apply_pending(&mut self) {
         match self.pending.take() {
-            Some(PendingGtid::Mysql(sid, gno)) => {
+            Some(PendingGtid::Mysql(key, gno)) => {
                 self.gtid
                     .get_or_insert_with(|| GtidSet::Mysql(Default::default()))
-                    .add_mysql(sid, gno);
+                    .add_mysql(&key, gno);
             }
             Some(PendingGtid::Mariadb(d, s, q)) => {
                 self.gtid
@@ -166,11 +166,11 @@ impl Cursor {
                 }
             }
             EventBody::Heartbeat => out.push(Item::Heartbeat),
-            EventBody::MysqlGtid { sid, gno } => {
+            EventBody::MysqlGtid { sid, gno, tag } => {
                 self.in_txn = true;
                 self.begun = false;
                 self.rows = 0;
-                self.pending = Some(PendingGtid::Mysql(sid, gno));
+                self.pending = Some(PendingGtid::Mysql(gtid_key(&sid, tag.as_deref()), gno));
             }
             EventBody::MariadbGtid {
                 domain,

@@ -1,0 +1,656 @@
+//! The relay writer: pulls the upstream binlog and appends it to the relay log.
+//!
+//! Two tasks per session, joined by a bounded channel (count and bytes): the *puller* reads
+//! the upstream ([`ReconnectingSource`]: reconnects with backoff and resumes exactly after the
+//! last event it passed on), the *appender* writes batches to the store (one synced write per
+//! batch) and wakes the readers. A session that fails is started again from the stored relay
+//! position, so no event is lost or stored twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_model::{BinlogPosition, GtidSet, Location, Stage};
+use ferry_relay::{NewRelayEvent, RelayLog, RelayPosition, TxnBoundary};
+use mysql_async::prelude::Queryable;
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
+
+use super::header::FileHeader;
+use super::{upstream_source, Ctl, Shared, WriterState};
+use crate::db::{read_position, Flavor, ServerInfo};
+use crate::reader::{EventBody, GtidTracker, RawEvent, ReaderError, StartFrom};
+
+/// MySQL `PREVIOUS_GTIDS_LOG_EVENT`.
+const PREVIOUS_GTIDS: u8 = 35;
+/// MariaDB `GTID_LIST_EVENT`.
+const MARIADB_GTID_LIST: u8 = 163;
+/// Delay between attempts after an error that retrying is not expected to fix.
+const DEFINITE_RETRY: Duration = Duration::from_secs(60);
+
+/// Why a session ended.
+enum Outcome {
+    Stop,
+    Restart(BinlogPosition, tokio::sync::oneshot::Sender<bool>),
+    Failed(SessionError),
+}
+
+/// What stopped a session.
+#[derive(Debug, thiserror::Error)]
+enum SessionError {
+    #[error(transparent)]
+    Reader(#[from] ReaderError),
+    #[error(transparent)]
+    Store(#[from] ferry_relay::StoreError),
+    #[error("{0}")]
+    Other(String, bool),
+}
+
+impl SessionError {
+    fn is_transient(&self) -> bool {
+        match self {
+            SessionError::Reader(e) => e.is_transient(),
+            SessionError::Store(_) => false,
+            SessionError::Other(_, t) => *t,
+        }
+    }
+}
+
+/// Moves the start of a relay that never appended anything to `p`; false when it did.
+async fn move_start(shared: &Arc<Shared>, p: BinlogPosition) -> bool {
+    let Ok(st) = shared.blocking(|s, src| s.stats(src)).await else {
+        return false;
+    };
+    if st.next_seq != 1 {
+        return false;
+    }
+    let rp = RelayPosition {
+        binlog: p.clone(),
+        gtid: None,
+        txn_end: Some(p.clone()),
+    };
+    if shared
+        .blocking(move |s, src| s.reset(src, &rp))
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    shared.set_relay_gtid(None);
+    shared.publish(|pr| {
+        pr.floor = Some(p.clone());
+        pr.relay_pos = Some(p);
+    });
+    true
+}
+
+/// Runs writer sessions until stopped.
+pub(super) async fn run(shared: Arc<Shared>, mut ctl: mpsc::Receiver<Ctl>) {
+    let mut delay = shared.cfg.backoff.initial;
+    // The start before a first reader moved it (moved back if the new one cannot be read).
+    let mut moved_from: Option<BinlogPosition> = None;
+    loop {
+        let began = std::time::Instant::now();
+        let outcome = session(&shared, &mut ctl).await;
+        if began.elapsed() > shared.cfg.backoff.max {
+            delay = shared.cfg.backoff.initial;
+        }
+        let wait = match outcome {
+            Outcome::Stop => break,
+            Outcome::Restart(p, ack) => {
+                let before = shared.progress.borrow().floor.clone();
+                let ok = move_start(&shared, p).await;
+                if ok {
+                    moved_from = moved_from.or(before);
+                }
+                let _ = ack.send(ok);
+                continue;
+            }
+            Outcome::Failed(e) => {
+                let transient = e.is_transient();
+                if let (false, Some(back)) = (transient, moved_from.take()) {
+                    if move_start(&shared, back.clone()).await {
+                        tracing::warn!(source = %shared.source_id, start = %back, error = %e,
+                            "the reader's start cannot be read; relay start moved back");
+                        continue;
+                    }
+                }
+                let msg = e.to_string();
+                tracing::warn!(source = %shared.source_id, error = %msg, transient, "relay writer failed");
+                shared.set_stage(
+                    if transient {
+                        Stage::Running
+                    } else {
+                        Stage::Paused
+                    },
+                    Some((msg.clone(), transient)),
+                );
+                shared.publish(|p| {
+                    p.writer = if transient {
+                        WriterState::Retrying(msg)
+                    } else {
+                        WriterState::Failed(msg)
+                    }
+                });
+                if transient {
+                    let d = delay;
+                    delay = (delay * 2).min(shared.cfg.backoff.max);
+                    d
+                } else {
+                    DEFINITE_RETRY
+                }
+            }
+        };
+        // Wait before the next session, unless told otherwise.
+        tokio::select! {
+            c = ctl.recv() => match c {
+                None | Some(Ctl::Stop) => break,
+                Some(Ctl::Restart(p, ack)) => {
+                    let before = shared.progress.borrow().floor.clone();
+                    let ok = move_start(&shared, p).await;
+                    if ok {
+                        moved_from = moved_from.or(before);
+                    }
+                    let _ = ack.send(ok);
+                }
+            },
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+    shared.publish(|p| p.writer = WriterState::Stopped);
+}
+
+/// Where a session starts.
+struct Start {
+    /// Where the upstream stream starts.
+    from: StartFrom,
+    /// Events ending at or before this are in the relay already (resume after a restart).
+    held_until: Option<BinlogPosition>,
+    /// Executed GTID set at `from`, when known.
+    gtid: Option<GtidSet>,
+    /// The relay start is not known yet (GTID start): set it at the first real event.
+    floor_pending: bool,
+}
+
+async fn resolve_start(shared: &Arc<Shared>) -> Result<Start, SessionError> {
+    let stored = shared.blocking(|s, src| s.relay_position(src)).await?;
+    if let Some(rp) = &stored {
+        let from = rp.txn_end.clone().unwrap_or_else(|| rp.binlog.clone());
+        return Ok(Start {
+            from: StartFrom::Position(from),
+            held_until: Some(rp.binlog.clone()),
+            gtid: rp.gtid.as_deref().and_then(|g| GtidSet::parse_any(g).ok()),
+            floor_pending: false,
+        });
+    }
+    let cfg = &shared.cfg;
+    let (from, gtid) = if cfg.enable_gtid && !cfg.relay_binlog_gtid.trim().is_empty() {
+        let g = GtidSet::parse_any(cfg.relay_binlog_gtid.trim())
+            .map_err(|e| SessionError::Other(format!("relay-binlog-gtid: {e}"), false))?;
+        (StartFrom::Gtid(g.clone()), Some(g))
+    } else if !cfg.enable_gtid && !cfg.relay_binlog_name.trim().is_empty() {
+        let p = BinlogPosition::new(cfg.relay_binlog_name.trim(), 4)
+            .map_err(|e| SessionError::Other(format!("relay-binlog-name: {e}"), false))?;
+        (StartFrom::Position(p), None)
+    } else if let Some(p) = (shared.needed)() {
+        (StartFrom::Position(p), None)
+    } else {
+        let loc = current_position(shared).await?;
+        (StartFrom::Position(loc.binlog), loc.gtid)
+    };
+    let floor_pending = matches!(from, StartFrom::Gtid(_));
+    if let StartFrom::Position(p) = &from {
+        let rp = RelayPosition {
+            binlog: p.clone(),
+            gtid: gtid.as_ref().map(|g| g.to_string()),
+            txn_end: Some(p.clone()),
+        };
+        shared.blocking(move |s, src| s.reset(src, &rp)).await?;
+        tracing::info!(source = %shared.source_id, start = %p, "relay log starts");
+    }
+    Ok(Start {
+        from,
+        held_until: None,
+        gtid,
+        floor_pending,
+    })
+}
+
+/// Resolves (and records) where the relay starts, and publishes what the store holds, so
+/// that readers opened right after the service started see the relay start.
+pub(super) async fn prepare(shared: &Arc<Shared>) -> Result<(), String> {
+    resolve_start(shared).await.map_err(|e| e.to_string())?;
+    publish_stats(shared).await.map_err(|e| e.to_string())
+}
+
+async fn publish_stats(shared: &Arc<Shared>) -> Result<(), SessionError> {
+    let st = shared.blocking(|s, src| s.stats(src)).await?;
+    shared.publish(|p| {
+        p.last_seq = st.next_seq.saturating_sub(1);
+        p.relay_pos = st.relay_position.as_ref().map(|r| r.binlog.clone());
+        p.floor = st.floor.clone();
+    });
+    Ok(())
+}
+
+/// The upstream's current position.
+async fn current_position(shared: &Shared) -> Result<Location, SessionError> {
+    let ep = &shared.ep;
+    let to_err = |e: crate::error::TaskError| {
+        let t = e.is_transient();
+        SessionError::Other(e.to_string(), t)
+    };
+    let mut conn = ep.connect(vec![]).await.map_err(to_err)?;
+    let info = ServerInfo::detect(&mut conn, ep).await.map_err(to_err)?;
+    let loc = read_position(&mut conn, &info, ep).await.map_err(to_err)?;
+    let _ = conn.disconnect().await;
+    Ok(loc)
+}
+
+/// An item from the puller.
+enum Pulled {
+    Event(RawEvent, Option<OwnedSemaphorePermit>),
+    Error(ReaderError),
+}
+
+/// One session: resolve the start, pull and append until an error or a command.
+async fn session(shared: &Arc<Shared>, ctl: &mut mpsc::Receiver<Ctl>) -> Outcome {
+    shared.publish(|p| p.writer = WriterState::Starting);
+    let start = match resolve_start(shared).await {
+        Ok(s) => s,
+        Err(e) => return Outcome::Failed(e),
+    };
+    if let Err(e) = publish_stats(shared).await {
+        return Outcome::Failed(e);
+    }
+    let mut src = upstream_source(shared, start.from.clone(), 0);
+    // The writer stores raw events: it needs positions and boundaries, not row images.
+    src.set_decode_rows(false);
+    let budget_bytes = shared.cfg.buffer_bytes.clamp(1 << 20, 1 << 30);
+    let budget = Arc::new(Semaphore::new(budget_bytes as usize));
+    let (tx, mut rx) = mpsc::channel(4096);
+    let puller = tokio::spawn(pull(
+        src,
+        tx,
+        Arc::clone(&budget),
+        budget_bytes,
+        shared.source_id.clone(),
+    ));
+    let mut app = Appender {
+        gtid: GtidTracker::new(start.gtid),
+        held_until: start.held_until,
+        floor_pending: start.floor_pending,
+        start_gtid: match &start.from {
+            StartFrom::Gtid(g) => Some(g.to_string()),
+            StartFrom::Position(_) => None,
+        },
+        rotate: (0, 0),
+        boundary: None,
+    };
+    let outcome = loop {
+        let first = tokio::select! {
+            biased;
+            c = ctl.recv() => match c {
+                None | Some(Ctl::Stop) => break Outcome::Stop,
+                Some(Ctl::Restart(p, ack)) => break Outcome::Restart(p, ack),
+            },
+            item = rx.recv() => item,
+        };
+        let Some(first) = first else {
+            break Outcome::Failed(SessionError::Other("the binlog puller ended".into(), true));
+        };
+        let mut batch = vec![first];
+        let mut bytes = item_bytes(&batch[0]);
+        while batch.len() < shared.cfg.batch_events.max(1) && bytes < shared.cfg.batch_bytes {
+            match rx.try_recv() {
+                Ok(item) => {
+                    bytes += item_bytes(&item);
+                    batch.push(item);
+                }
+                Err(_) => break,
+            }
+        }
+        match app.write(shared, batch).await {
+            Ok(()) => {
+                if shared.progress.borrow().writer != WriterState::Running {
+                    shared.set_stage(Stage::Running, None);
+                    shared.publish(|p| p.writer = WriterState::Running);
+                }
+            }
+            Err(e) => break Outcome::Failed(e),
+        }
+    };
+    puller.abort();
+    let _ = puller.await;
+    outcome
+}
+
+fn item_bytes(item: &Pulled) -> u64 {
+    match item {
+        Pulled::Event(r, _) => r.raw.as_ref().map_or(0, |b| b.len() as u64),
+        Pulled::Error(_) => 0,
+    }
+}
+
+/// Reads the upstream into `tx` until an error (sent) or the receiver closes.
+async fn pull(
+    mut src: crate::reader::ReconnectingSource,
+    tx: mpsc::Sender<Pulled>,
+    budget: Arc<Semaphore>,
+    budget_bytes: u64,
+    source_id: String,
+) {
+    loop {
+        let item = match src.next_raw().await {
+            Ok(Some(raw)) => {
+                let n = raw.raw.as_ref().map_or(0, |b| b.len() as u64);
+                let permit = if n == 0 {
+                    None
+                } else {
+                    let n = u32::try_from(n.min(budget_bytes)).unwrap_or(u32::MAX);
+                    match Arc::clone(&budget).acquire_many_owned(n).await {
+                        Ok(p) => Some(p),
+                        Err(_) => break,
+                    }
+                };
+                Pulled::Event(raw, permit)
+            }
+            Ok(None) => Pulled::Error(ReaderError::relay(
+                &source_id,
+                "the upstream ended the binlog stream",
+                true,
+            )),
+            Err(e) => Pulled::Error(e),
+        };
+        let failed = matches!(item, Pulled::Error(_));
+        if tx.send(item).await.is_err() || failed {
+            break;
+        }
+    }
+    src.close().await;
+}
+
+/// Appender state of a session.
+struct Appender {
+    gtid: GtidTracker,
+    /// Events ending at or before this are held already (dropped, but followed for GTIDs).
+    held_until: Option<BinlogPosition>,
+    /// GTID start: the relay start is set at the first real event.
+    floor_pending: bool,
+    /// The GTID set the session started from (GTID start).
+    start_gtid: Option<String>,
+    /// Timestamp and server id of the upstream's last fake rotate.
+    rotate: (u32, u32),
+    /// The last transaction boundary not yet written with an append.
+    boundary: Option<TxnBoundary>,
+}
+
+impl Appender {
+    async fn write(
+        &mut self,
+        shared: &Arc<Shared>,
+        batch: Vec<Pulled>,
+    ) -> Result<(), SessionError> {
+        let mut events: Vec<NewRelayEvent> = Vec::new();
+        let mut headers: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut heartbeat = None;
+        let mut failure = None;
+        for item in batch {
+            let (RawEvent { event: ev, raw }, _permit) = match item {
+                Pulled::Event(r, p) => (r, p),
+                Pulled::Error(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            };
+            if matches!(ev.body, EventBody::Heartbeat) {
+                heartbeat = Some((ev.timestamp, ev.server_id));
+                continue;
+            }
+            let is_fde = matches!(ev.body, EventBody::FormatDescription { .. });
+            if is_fde {
+                if let Some(raw) = &raw {
+                    let h = FileHeader {
+                        rotate_timestamp: self.rotate.0,
+                        rotate_server_id: self.rotate.1,
+                        fde: raw.to_vec(),
+                    };
+                    headers.push((ev.pos.name.clone(), h.encode()));
+                }
+            }
+            if ev.artificial {
+                if matches!(ev.body, EventBody::Rotate { .. }) {
+                    self.rotate = (ev.timestamp, ev.server_id);
+                }
+                continue;
+            }
+            if let Some(raw) = &raw {
+                self.seed_gtid(raw);
+            }
+            let at_boundary = self.gtid.observe(&ev);
+            if self.held_until.as_ref().is_some_and(|h| ev.pos <= *h) {
+                continue;
+            }
+            self.held_until = None;
+            if let Some(raw) = raw {
+                if self.floor_pending {
+                    self.floor_pending = false;
+                    let start = BinlogPosition {
+                        name: ev.pos.name.clone(),
+                        pos: ev.pos.pos.saturating_sub(raw.len() as u64),
+                    };
+                    let rp = RelayPosition {
+                        binlog: start.clone(),
+                        gtid: self.start_gtid.clone(),
+                        txn_end: Some(start.clone()),
+                    };
+                    shared.blocking(move |s, src| s.reset(src, &rp)).await?;
+                    shared.publish(|p| {
+                        p.floor = Some(start.clone());
+                        p.relay_pos = Some(start.clone());
+                    });
+                    tracing::info!(source = %shared.source_id, start = %start, "relay log starts");
+                }
+                events.push(NewRelayEvent {
+                    end: ev.pos.clone(),
+                    timestamp: ev.timestamp,
+                    raw: Vec::from(raw),
+                });
+            }
+            if at_boundary {
+                self.boundary = Some(TxnBoundary {
+                    end: ev.pos.clone(),
+                    gtid: self.gtid.set().map(|g| g.to_string()),
+                });
+            }
+        }
+        if !headers.is_empty() {
+            shared
+                .blocking(move |s, src| {
+                    for (file, h) in &headers {
+                        if s.file_header(src, file)?.as_deref() != Some(h.as_slice()) {
+                            s.put_file_header(src, file, h)?;
+                        }
+                    }
+                    Ok(())
+                })
+                .await?;
+        }
+        if !events.is_empty() {
+            let boundary = self.boundary.take();
+            let gtid = boundary.as_ref().and_then(|b| b.gtid.clone());
+            let last = events.last().map(|e| e.end.clone());
+            let b2 = boundary.clone();
+            let seqs = shared
+                .blocking(move |s, src| s.append(src, &events, b2.as_ref()))
+                .await?;
+            if boundary.is_some() {
+                shared.set_relay_gtid(gtid);
+            }
+            if let Some((_, last_seq)) = seqs {
+                shared.publish(|p| {
+                    p.last_seq = last_seq;
+                    p.relay_pos = last;
+                    if let Some(h) = heartbeat {
+                        p.heartbeats += 1;
+                        p.heartbeat = h;
+                    }
+                });
+                heartbeat = None;
+            }
+        }
+        if let Some(h) = heartbeat {
+            shared.publish(|p| {
+                p.heartbeats += 1;
+                p.heartbeat = h;
+            });
+        }
+        match failure {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// The GTID set at the start of a file, from its previous-GTIDs (MySQL) or GTID list
+    /// (MariaDB) event, when the tracker does not know it yet.
+    fn seed_gtid(&mut self, raw: &[u8]) {
+        if self.gtid.set().is_some() || self.gtid.in_txn() {
+            return;
+        }
+        let (Some(&code), Some(body)) = (raw.get(4), raw.get(19..)) else {
+            return;
+        };
+        let set = match code {
+            PREVIOUS_GTIDS => parse_previous_gtids(body),
+            MARIADB_GTID_LIST => parse_gtid_list(body),
+            _ => return,
+        };
+        if let Some(set) = set {
+            self.gtid = GtidTracker::new(Some(set));
+        }
+    }
+}
+
+/// MySQL `Previous_gtids` body: `n_sids u64 | (sid[16] | n u64 | (start u64, end u64)*n)*`,
+/// intervals half-open. The tagged format (a flag in the top byte) is not decoded.
+fn parse_previous_gtids(b: &[u8]) -> Option<GtidSet> {
+    let u64_at =
+        |i: usize| -> Option<u64> { Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?)) };
+    let n = u64_at(0)?;
+    if n >> 56 != 0 {
+        return None;
+    }
+    let mut set = GtidSet::Mysql(Default::default());
+    let mut i = 8;
+    for _ in 0..n {
+        let sid: [u8; 16] = b.get(i..i + 16)?.try_into().ok()?;
+        let key = crate::reader::gtid_key(&sid, None);
+        let k = u64_at(i + 16)?;
+        i += 24;
+        for _ in 0..k {
+            let (a, e) = (u64_at(i)?, u64_at(i + 8)?);
+            i += 16;
+            if let GtidSet::Mysql(m) = &mut set {
+                if a >= 1 && e > a {
+                    m.entry(key.clone()).or_default().push((a, e - 1));
+                }
+            }
+        }
+    }
+    Some(set)
+}
+
+/// MariaDB `Gtid_list` body: `count u32 (low 28 bits) | (domain u32, server u32, seq u64)*`.
+fn parse_gtid_list(b: &[u8]) -> Option<GtidSet> {
+    let n = u32::from_le_bytes(b.get(0..4)?.try_into().ok()?) & 0x0FFF_FFFF;
+    let mut set = GtidSet::Mariadb(Default::default());
+    for i in 0..n as usize {
+        let o = 4 + i * 16;
+        let d = u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?);
+        let s = u32::from_le_bytes(b.get(o + 4..o + 8)?.try_into().ok()?);
+        let q = u64::from_le_bytes(b.get(o + 8..o + 16)?.try_into().ok()?);
+        set.add_mariadb(d, s, q);
+    }
+    Some(set)
+}
+
+/// Refreshes the upstream's current position (`masterBinlog`) until shut down.
+pub(super) async fn status_loop(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let mut conn: Option<(mysql_async::Conn, ServerInfo)> = None;
+    let mut uuid: Option<String> = None;
+    let mut tick =
+        tokio::time::interval(shared.cfg.status_interval.max(Duration::from_millis(100)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        if *shutdown.borrow() {
+            break;
+        }
+        let ep = &shared.ep;
+        if conn.is_none() {
+            match ep.connect(vec![]).await {
+                Ok(mut c) => match ServerInfo::detect(&mut c, ep).await {
+                    Ok(info) => conn = Some((c, info)),
+                    Err(e) => {
+                        tracing::debug!(source = %shared.source_id, error = %e, "relay status")
+                    }
+                },
+                Err(e) => tracing::debug!(source = %shared.source_id, error = %e, "relay status"),
+            }
+        }
+        let Some((c, info)) = conn.as_mut() else {
+            continue;
+        };
+        if uuid.is_none() {
+            let q = match info.flavor {
+                Flavor::Mariadb => "SELECT CONCAT(@@gtid_domain_id, '-', @@server_id)",
+                _ => "SELECT @@server_uuid",
+            };
+            uuid = c.query_first::<String, _>(q).await.ok().flatten();
+        }
+        match read_position(c, info, ep).await {
+            Ok(loc) => shared.set_master(loc, uuid.clone()),
+            Err(e) => {
+                tracing::debug!(source = %shared.source_id, error = %e, "relay status");
+                conn = None;
+            }
+        }
+    }
+    if let Some((c, _)) = conn {
+        let _ = c.disconnect().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_previous_gtids_and_gtid_lists() {
+        let mut b = Vec::new();
+        b.extend_from_slice(&1u64.to_le_bytes());
+        b.extend_from_slice(&[0x11; 16]);
+        b.extend_from_slice(&2u64.to_le_bytes());
+        for (a, e) in [(1u64, 6u64), (8, 9)] {
+            b.extend_from_slice(&a.to_le_bytes());
+            b.extend_from_slice(&e.to_le_bytes());
+        }
+        b.extend_from_slice(&[0xAA; 4]); // checksum
+        assert_eq!(
+            parse_previous_gtids(&b).unwrap().to_string(),
+            "11111111-1111-1111-1111-111111111111:1-5:8"
+        );
+        assert!(parse_previous_gtids(&b[..20]).is_none());
+
+        let mut m = Vec::new();
+        m.extend_from_slice(&2u32.to_le_bytes());
+        for (d, s, q) in [(0u32, 5u32, 10u64), (1, 6, 3)] {
+            m.extend_from_slice(&d.to_le_bytes());
+            m.extend_from_slice(&s.to_le_bytes());
+            m.extend_from_slice(&q.to_le_bytes());
+        }
+        assert_eq!(parse_gtid_list(&m).unwrap().to_string(), "0-5-10,1-6-3");
+        assert!(parse_gtid_list(&m[..10]).is_none());
+    }
+}
