@@ -191,6 +191,8 @@ pub fn build_subtasks(
             meta_position: meta.position(),
             meta_gtid: meta.gtid_set(),
             operators: Default::default(),
+            relay: None,
+            needed: Default::default(),
         };
         out.push(Subtask {
             source_id: inst.source_id.clone(),

@@ -145,6 +145,20 @@ fn route(
         (Method::Post, ["api", "v1", "sources"]) => reg.create_source(&upload(body)?),
         (Method::Get, ["api", "v1", "sources"]) => Ok(reg.show_sources()),
         (Method::Delete, ["api", "v1", "sources", id]) => reg.stop_source(id),
+        (Method::Post, ["api", "v1", "sources", id, "relay", "purge"]) => {
+            let r: Value = serde_json::from_slice(body).map_err(|e| ApiError {
+                status: 400,
+                msg: format!("bad purge request: {e}"),
+            })?;
+            let file = r["relay_binlog_name"].as_str().unwrap_or_default();
+            if file.is_empty() {
+                return Err(ApiError {
+                    status: 400,
+                    msg: "purge-relay needs the file name (-f / relay_binlog_name)".into(),
+                });
+            }
+            reg.purge_relay(id, file)
+        }
         (Method::Post, ["api", "v1", "tasks"]) => reg.start_task(&upload(body)?),
         (Method::Post, ["api", "v1", "tasks", "check"]) => reg.check_task(&upload(body)?),
         (Method::Get, ["api", "v1", "tasks", "status"]) | (Method::Get, ["api", "v1", "tasks"]) => {

@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 use actix::{Actor, Addr, ArbiterHandle};
 use ferry_actors::check;
 use ferry_actors::pipeline::{self, Subtask};
+use ferry_actors::relay_service::{RelayConfig, RelayService};
+use ferry_actors::sync::NeededPositions;
 use ferry_actors::task::{
     Backoff, Pause, QueryStatus, Resume, SetBinlogOp, StageSink, Stop, TaskActor,
 };
@@ -61,6 +63,10 @@ pub struct Registry {
     arbiter: ArbiterHandle,
     sources: Mutex<BTreeMap<String, SourceConfig>>,
     tasks: Mutex<BTreeMap<String, TaskEntry>>,
+    /// Relay logs of the sources with `enable-relay`.
+    relays: Mutex<BTreeMap<String, Arc<RelayService>>>,
+    /// What each task still needs of each source's binlog (relay purges keep it).
+    needed: Arc<NeededPositions>,
 }
 
 impl Registry {
@@ -79,10 +85,17 @@ impl Registry {
             arbiter,
             sources: Mutex::new(BTreeMap::new()),
             tasks: Mutex::new(BTreeMap::new()),
+            relays: Mutex::new(BTreeMap::new()),
+            needed: Arc::new(NeededPositions::default()),
         });
         for rec in reg.store.sources().map_err(|e| e.to_string())? {
             match SourceConfig::from_stored_json(rec.spec, reg.key.as_ref()) {
                 Ok(cfg) => {
+                    if cfg.enable_relay {
+                        if let Err(e) = reg.start_relay(&cfg) {
+                            warn!(source = %rec.id, error = %e.msg, "relay log not started");
+                        }
+                    }
                     reg.sources
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -129,6 +142,64 @@ impl Registry {
 
     // ---- sources ----
 
+    /// Starts the relay log of a source with `enable-relay`.
+    fn start_relay(&self, cfg: &SourceConfig) -> Result<(), ApiError> {
+        let id = cfg.source_id.clone();
+        let ep = pipeline::endpoint(ferry_actors::error::Side::Upstream, &cfg.from)
+            .map_err(|e| ApiError::bad(format!("source `{id}`: {e}")))?;
+        // A stable replica id per source, away from the tasks' ids (those have bit 30 set).
+        let server_id = cfg.fixed_server_id().unwrap_or_else(|| {
+            let mut h: u32 = 0x811c_9dc5;
+            for b in id.bytes() {
+                h ^= u32::from(b);
+                h = h.wrapping_mul(0x0100_0193);
+            }
+            0x2000_0000 | (h & 0x1fff_ffff)
+        });
+        let needed = self.needed.clone();
+        let source = id.clone();
+        let needed_fn: ferry_actors::relay_service::NeededFn =
+            Arc::new(move || needed.min_for(&source));
+        let relay = self
+            .rt
+            .block_on(RelayService::start(
+                &id,
+                ep,
+                RelayConfig::from_source(cfg, server_id),
+                self.store.clone(),
+                needed_fn,
+            ))
+            .map_err(|e| ApiError::bad(format!("source `{id}`: relay log: {e}")))?;
+        info!(source = %id, "relay log started");
+        self.relays
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, Arc::new(relay));
+        Ok(())
+    }
+
+    /// `purge-relay -s SOURCE -f FILE`: deletes the relay log before `file` (never what a task
+    /// still needs).
+    pub fn purge_relay(&self, id: &str, file: &str) -> Result<Value, ApiError> {
+        let relay = self
+            .relays
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::not_found(format!("source `{id}` has no relay log (enable-relay)"))
+            })?;
+        let done = self
+            .rt
+            .block_on(relay.purge_before_file(file))
+            .map_err(|e| ApiError::bad(e.to_string()))?;
+        Ok(json!({"result": true, "msg": "", "source": id,
+            "purgedEvents": done.report.count, "purgedBytes": done.report.bytes,
+            "keptFrom": done.needed.map(|p| p.to_string()),
+            "relayStartsAfter": done.floor.map(|p| p.to_string())}))
+    }
+
     /// `operate-source create`.
     pub fn create_source(&self, up: &FileUpload) -> Result<Value, ApiError> {
         let env = Self::env_lookup(up);
@@ -158,6 +229,9 @@ impl Registry {
             return Err(ApiError::bad(format!(
                 "[code=38032:class=dm-master:scope=internal:level=medium] source `{id}` already exists; stop it first with `operate-source stop`"
             )));
+        }
+        if cfg.enable_relay {
+            self.start_relay(&cfg)?;
         }
         self.store
             .put_source(&SourceRecord {
@@ -192,6 +266,14 @@ impl Registry {
         if removed.is_none() {
             return Err(ApiError::not_found(format!("source `{id}` does not exist")));
         }
+        let relay = self
+            .relays
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        if let Some(relay) = relay {
+            self.rt.block_on(relay.stop());
+        }
         self.store
             .delete_source(id)
             .map_err(|e| ApiError::internal(e.to_string()))?;
@@ -224,7 +306,14 @@ impl Registry {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        pipeline::build_subtasks(cfg, &sources).map_err(|e| ApiError::bad(e.to_string()))
+        let mut subs =
+            pipeline::build_subtasks(cfg, &sources).map_err(|e| ApiError::bad(e.to_string()))?;
+        let relays = self.relays.lock().unwrap_or_else(|e| e.into_inner());
+        for sub in &mut subs {
+            sub.sync.relay = relays.get(&sub.source_id).cloned();
+            sub.sync.needed = self.needed.clone();
+        }
+        Ok(subs)
     }
 
     fn parse_task(&self, up: &FileUpload) -> Result<TaskConfig, ApiError> {
@@ -386,12 +475,14 @@ impl Registry {
             .rt
             .block_on(addr.send(QueryStatus))
             .map_err(|e| ApiError::internal(e.to_string()))?;
+        let relays = self.relays.lock().unwrap_or_else(|e| e.into_inner());
         let sources: Vec<Value> = st
             .subtasks
             .into_iter()
             .map(|(source, sub)| {
+                let relay = relays.get(&source).map(|r| r.status());
                 json!({"result": true, "msg": "",
-                       "sourceStatus": {"source": source, "worker": "ferryd", "result": null, "relayStatus": null},
+                       "sourceStatus": {"source": source, "worker": "ferryd", "result": null, "relayStatus": relay},
                        "subTaskStatus": [sub]})
             })
             .collect();
@@ -524,6 +615,7 @@ impl Registry {
         self.store
             .delete_task_record(name)
             .map_err(|e| ApiError::internal(e.to_string()))?;
+        self.needed.remove_task(name);
         Ok(json!({"result": true, "msg": "", "op": "Stop", "task": name}))
     }
 

@@ -1024,7 +1024,9 @@ impl Decoder {
                 pos: self.pos.clone(),
                 timestamp: h.timestamp,
                 server_id: h.server_id,
-                artificial: h.artificial(),
+                // Inner events of a payload are real binlog content (their zero log_pos only
+                // says that the payload event covers them), as in the default backend.
+                artificial: false,
                 body,
             });
             at = end;

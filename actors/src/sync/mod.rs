@@ -49,6 +49,7 @@ use crate::error::TaskError;
 use crate::reader::{
     Backoff as ReaderBackoff, BinlogSource, ReaderOptions, ReconnectingSource, RowsKind, StartFrom,
 };
+use crate::relay_service::RelayService;
 use crate::rules::{BlockAllowList, EventFilter, Router};
 use crate::rules::{Decision, EventType};
 use progress::{BatchMark, Resume};
@@ -101,6 +102,46 @@ pub struct SyncSpec {
     /// Operator decisions for blocked statements (`binlog skip|replace`), shared with the
     /// task actor.
     pub operators: Arc<BinlogOperators>,
+    /// The source's relay log (`enable-relay`): read from it instead of the upstream.
+    pub relay: Option<Arc<RelayService>>,
+    /// Where each task still needs the binlog of each source (what relay purges keep).
+    pub needed: Arc<NeededPositions>,
+}
+
+/// The lowest binlog position each (task, source) still needs: the start of its last batch.
+/// Relay-log purges never delete past the minimum for a source.
+#[derive(Debug, Default)]
+pub struct NeededPositions {
+    inner: std::sync::Mutex<HashMap<(String, String), BinlogPosition>>,
+}
+
+impl NeededPositions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), BinlogPosition>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records what `task` needs of `source`.
+    pub fn set(&self, task: &str, source: &str, pos: &BinlogPosition) {
+        if pos.name.is_empty() {
+            return;
+        }
+        self.lock()
+            .insert((task.to_string(), source.to_string()), pos.clone());
+    }
+
+    /// Forgets a task (stopped).
+    pub fn remove_task(&self, task: &str) {
+        self.lock().retain(|(t, _), _| t != task);
+    }
+
+    /// The lowest position needed of `source`.
+    pub fn min_for(&self, source: &str) -> Option<BinlogPosition> {
+        self.lock()
+            .iter()
+            .filter(|((_, s), _)| s == source)
+            .map(|(_, p)| p.clone())
+            .min()
+    }
 }
 
 /// Where the incremental phase of an `all` task starts, and until where it replays in safe
@@ -151,6 +192,7 @@ pub async fn run(
     };
     let safe_until = handoff.and_then(|h| h.safe_until);
     info!(start = %start, safe_until = ?safe_until.as_ref().map(|l| l.to_string()), "sync starting");
+    spec.needed.set(&spec.task, &spec.source_id, &start.pos);
     status.set_syncer(&start);
 
     let (tx, rx) = mpsc::channel::<Result<Vec<Item>, TaskError>>(64);
@@ -249,7 +291,8 @@ fn server_id(spec: &SyncSpec) -> u32 {
     0x4000_0000 | (h & 0x3fff_ffff)
 }
 
-/// The reader task: binlog events → cursor items, into the bounded channel.
+/// The reader task: binlog events (from the relay log or the upstream) → cursor items, into
+/// the bounded channel.
 async fn read_binlog(
     spec: SyncSpec,
     start: SyncPoint,
@@ -259,13 +302,37 @@ async fn read_binlog(
         (Some(g), true) => StartFrom::Gtid(g.clone()),
         _ => StartFrom::Position(start.pos.clone()),
     };
+    let cursor = Cursor::new(&start);
+    if let Some(relay) = &spec.relay {
+        match relay.open(from).await {
+            Ok(src) => pump(src, cursor, &spec, tx).await,
+            Err(e) => {
+                let _ = tx
+                    .send(Err(TaskError::Binlog {
+                        message: format!("opening the relay log at {start}: {e}"),
+                        transient: true,
+                    }))
+                    .await;
+            }
+        }
+        return;
+    }
     let opts = ReaderOptions {
         server_id: server_id(&spec),
         ..ReaderOptions::default()
     };
-    let mut src =
-        ReconnectingSource::new(spec.upstream.clone(), from, opts, ReaderBackoff::default());
-    let mut cursor = Cursor::new(&start);
+    let src = ReconnectingSource::new(spec.upstream.clone(), from, opts, ReaderBackoff::default())
+        .with_backend(spec.backend);
+    pump(src, cursor, &spec, tx).await;
+}
+
+/// Moves events from `src` through `cursor` into the channel until an error or the end.
+async fn pump<S: BinlogSource>(
+    mut src: S,
+    mut cursor: Cursor,
+    spec: &SyncSpec,
+    tx: mpsc::Sender<Result<Vec<Item>, TaskError>>,
+) {
     loop {
         let ev = match src.next_event().await {
             Ok(Some(ev)) => ev,
@@ -723,6 +790,9 @@ impl Coordinator<'_> {
         };
         res.map_err(|_| TaskError::Cancelled)??;
         self.status.applied(&f.mark.end, f.rows);
+        self.spec
+            .needed
+            .set(&self.spec.task, &self.spec.source_id, &f.mark.end.pos);
         metrics::counter!("ferry_sync_rows_total", "task" => self.spec.task.clone(),
             "source" => self.spec.source_id.clone())
         .increment(f.rows);
@@ -751,6 +821,9 @@ impl Coordinator<'_> {
         )?;
         self.batch_no += 1;
         self.status.applied(&mark.end, 0);
+        self.spec
+            .needed
+            .set(&self.spec.task, &self.spec.source_id, &mark.end.pos);
         self.written = mark.end.clone();
         self.written_at = Instant::now();
         self.batch = Batch::new(mark.end);

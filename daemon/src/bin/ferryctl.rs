@@ -81,6 +81,18 @@ enum Cmd {
         /// For replace: the statement(s) to run instead.
         sqls: Vec<String>,
     },
+    /// Purge a source's relay log before a binlog file (never what a task still needs).
+    PurgeRelay {
+        /// Source id.
+        #[arg(short = 's', long = "source")]
+        source: String,
+        /// Purge the relay log before this binlog file.
+        #[arg(short = 'f', long = "filename")]
+        filename: String,
+        /// Accepted for dmctl compatibility (one relay directory per source).
+        #[arg(long = "sub-dir")]
+        sub_dir: Option<String>,
+    },
     /// Stop a task (its checkpoints are kept).
     StopTask {
         /// Task name or task file.
@@ -333,6 +345,12 @@ fn run(cli: &Cli) -> Result<Value, String> {
         } => api.post(
             &format!("/api/v1/tasks/{}/binlog", enc(&task_name(task)?)),
             &json!({"op": op, "binlog_pos": binlog_pos, "source": source, "sqls": sqls}),
+        ),
+        Cmd::PurgeRelay {
+            source, filename, ..
+        } => api.post(
+            &format!("/api/v1/sources/{}/relay/purge", enc(source)),
+            &json!({"relay_binlog_name": filename}),
         ),
         Cmd::StopTask { task } => api.post(
             &format!("/api/v1/tasks/{}/stop", enc(&task_name(task)?)),
