@@ -188,6 +188,8 @@ pub fn build_subtasks(
             server_id: source.fixed_server_id(),
             backend: source.binlog_backend,
             safe_mode: syncer.safe_mode,
+            safe_mode_for: task.explicit_safe_mode_duration(i),
+            multiple_rows: syncer.multiple_rows.unwrap_or(true),
             meta_position: meta.position(),
             meta_gtid: meta.gtid_set(),
             operators: Default::default(),

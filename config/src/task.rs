@@ -427,6 +427,21 @@ impl TaskConfig {
         cfg
     }
 
+    /// `safe-mode-duration` of instance `i` when the task sets it (non-empty). Ferry's
+    /// checkpoint is exact, so it needs no timed safe mode after a restart; an explicit
+    /// duration is still honoured (safe mode for that long after each start).
+    pub fn explicit_safe_mode_duration(&self, i: usize) -> Option<std::time::Duration> {
+        let inst = self.mysql_instances.get(i)?;
+        let cfg = non_empty(&inst.syncer_config_name)
+            .and_then(|n| self.syncers.get(n))
+            .or(inst.syncer.as_ref())?;
+        cfg.safe_mode_duration
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|_| cfg.safe_mode_duration())
+    }
+
     /// The effective replication settings of instance `i` (`syncer-thread` overrides
     /// `worker-count`; zero `queue-size`/`checkpoint-flush-interval` mean the defaults;
     /// `safe-mode-duration` is filled in).

@@ -225,9 +225,10 @@ pub struct SyncerConfig {
     /// Merge changes of the same row.
     #[serde(default)]
     pub compact: bool,
-    /// Multi-row statements.
-    #[serde(default)]
-    pub multiple_rows: bool,
+    /// Multi-row statements. Unset means on in Ferry (merging consecutive changes is
+    /// faster and has the same effect); an explicit `false` writes one statement per row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multiple_rows: Option<bool>,
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_retry: Option<i64>,
@@ -260,7 +261,7 @@ impl Default for SyncerConfig {
             queue_size: DEFAULT_QUEUE_SIZE,
             checkpoint_flush_interval: DEFAULT_CHECKPOINT_FLUSH_INTERVAL,
             compact: false,
-            multiple_rows: false,
+            multiple_rows: None,
             max_retry: None,
             auto_fix_gtid: None,
             enable_gtid: None,
@@ -439,7 +440,7 @@ mod tests {
         assert_eq!(s.checkpoint_flush_interval(), Duration::from_secs(30));
         assert_eq!(s.safe_mode_duration(), Duration::from_secs(60));
         assert_eq!(s.safe_mode_duration_text(), "60s");
-        assert!(!s.multiple_rows && !s.compact && !s.safe_mode);
+        assert!(s.multiple_rows.is_none() && !s.compact && !s.safe_mode);
         let v = ValidatorConfig::default();
         assert_eq!(v.mode, ValidationMode::None);
         assert_eq!(v.row_error_delay(), Duration::from_secs(1800));

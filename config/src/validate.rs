@@ -1200,7 +1200,10 @@ fn foreign_key_mode(cfg: &TaskConfig, r: &mut Report) {
         }
     }
     for (path, s) in blocks {
-        for (key, set) in [("compact", s.compact), ("multiple-rows", s.multiple_rows)] {
+        for (key, set) in [
+            ("compact", s.compact),
+            ("multiple-rows", s.multiple_rows == Some(true)),
+        ] {
             if set {
                 r.error(
                     join(&path, key),

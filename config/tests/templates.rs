@@ -44,7 +44,7 @@ fn dm_full_template_parses() {
     assert_eq!(l.analyze, PostOpLevel::Off);
     assert_eq!(l.sorting_dir_physical.as_deref(), Some("./dumped_data"));
     let s = t.instance_syncer(0);
-    assert!(s.multiple_rows);
+    assert_eq!(s.multiple_rows, Some(true));
     assert_eq!(s.safe_mode_duration(), Duration::from_secs(60));
     let v = t.instance_validator(0);
     assert_eq!(v.mode, ValidationMode::Full);
@@ -103,7 +103,7 @@ fn every_task_key_parses_with_its_value() {
     assert_eq!(s.worker_count, 5, "syncer-thread overrides worker-count");
     assert_eq!((s.batch, s.queue_size), (200, 2048));
     assert_eq!(s.safe_mode_duration(), Duration::from_secs(90));
-    assert!(s.safe_mode && s.compact && s.multiple_rows);
+    assert!(s.safe_mode && s.compact && s.multiple_rows == Some(true));
     assert_eq!(t.instance_validator(0).mode, ValidationMode::Fast);
     // Inline blocks of the second instance.
     assert_eq!(t.instance_mydumper(1).threads, 1);

@@ -95,6 +95,10 @@ pub struct SyncSpec {
     pub backend: crate::reader::Backend,
     /// Always safe mode.
     pub safe_mode: bool,
+    /// Safe mode for this long after each start (an explicit `safe-mode-duration`).
+    pub safe_mode_for: Option<Duration>,
+    /// Merge consecutive changes into multi-row statements (`multiple-rows`, default on).
+    pub multiple_rows: bool,
     /// `meta` of the instance (incremental mode without checkpoint).
     pub meta_position: Option<BinlogPosition>,
     /// `meta.binlog-gtid`.
@@ -228,6 +232,7 @@ pub async fn run(
         safe_until,
         tolerant_ddl: true,
         at_boundary: true,
+        started: Instant::now(),
     };
     co.run(rx).await
 }
@@ -417,6 +422,7 @@ async fn poll_master(up: Endpoint, status: Arc<SyncStatus>) {
 struct Job {
     ops: Vec<RowOp>,
     safe: bool,
+    merge: bool,
     progress: String,
     what: String,
     reply: oneshot::Sender<Result<(), TaskError>>,
@@ -424,7 +430,7 @@ struct Job {
 
 async fn run_writer(worker: usize, mut conn: Conn, ep: Endpoint, mut jobs: mpsc::Receiver<Job>) {
     while let Some(job) = jobs.recv().await {
-        let result = match writer::statements(&job.ops, job.safe) {
+        let result = match writer::statements(&job.ops, job.safe, job.merge) {
             Ok(stmts) => writer::apply(&mut conn, &ep, &stmts, &job.progress, &job.what).await,
             Err(e) => Err(TaskError::Blocked(format!("{}: {e}", job.what))),
         };
@@ -490,6 +496,8 @@ struct Coordinator<'a> {
     tolerant_ddl: bool,
     /// The last item left the stream at a transaction boundary.
     at_boundary: bool,
+    /// When this run of the Sync unit started (`safe-mode-duration`).
+    started: Instant,
 }
 
 impl Coordinator<'_> {
@@ -550,7 +558,12 @@ impl Coordinator<'_> {
     }
 
     fn safe(&self) -> bool {
-        if self.spec.safe_mode {
+        if self.spec.safe_mode
+            || self
+                .spec
+                .safe_mode_for
+                .is_some_and(|d| self.started.elapsed() < d)
+        {
             return true;
         }
         match &self.safe_until {
@@ -747,6 +760,7 @@ impl Coordinator<'_> {
             let job = Job {
                 ops,
                 safe,
+                merge: self.spec.multiple_rows,
                 progress: progress::upsert_sql(&self.table, &self.spec.source_id, &[w], &mark),
                 what: format!(
                     "applying batch {} ({} to {}), writer {w}",

@@ -60,9 +60,16 @@ fn kind(op: &RowOp) -> Kind {
 
 /// The statements for `ops`, in order: consecutive changes of one table and kind are merged
 /// into multi-row statements (same effect as applying them one by one). `safe`: DM's safe
-/// mode (`INSERT`→`REPLACE`, `UPDATE`→`DELETE`+`REPLACE`).
-pub fn statements(ops: &[RowOp], safe: bool) -> Result<Vec<String>, DmlError> {
+/// mode (`INSERT`→`REPLACE`, `UPDATE`→`DELETE`+`REPLACE`). `merge: false`
+/// (`multiple-rows: false`): one statement per change.
+pub fn statements(ops: &[RowOp], safe: bool, merge: bool) -> Result<Vec<String>, DmlError> {
     let mut out = Vec::new();
+    if !merge {
+        for o in ops {
+            out.extend(o.target.table.change(&o.change, safe)?);
+        }
+        return Ok(out);
+    }
     let mut i = 0;
     while i < ops.len() {
         let k = kind(&ops[i]);
@@ -193,7 +200,7 @@ mod tests {
             upd(&t, 2, 2),
             ins(&t, 3),
         ];
-        let s = statements(&ops, false).unwrap();
+        let s = statements(&ops, false, true).unwrap();
         assert_eq!(s.len(), 3, "{s:?}");
         assert!(s[0].starts_with("INSERT INTO `d`.`t`"), "{}", s[0]);
         assert!(s[1].contains("ON DUPLICATE KEY UPDATE"), "{}", s[1]);
@@ -203,16 +210,30 @@ mod tests {
     #[test]
     fn key_changing_updates_and_safe_mode_are_not_merged_as_upserts() {
         let t = target(true);
-        let s = statements(&[upd(&t, 1, 5)], false).unwrap();
+        let s = statements(&[upd(&t, 1, 5)], false, true).unwrap();
         assert!(s[0].starts_with("UPDATE"), "{s:?}");
-        let s = statements(&[ins(&t, 1), upd(&t, 1, 1)], true).unwrap();
+        let s = statements(&[ins(&t, 1), upd(&t, 1, 1)], true, true).unwrap();
         assert!(s[0].starts_with("REPLACE"), "{s:?}");
         assert!(s.iter().any(|x| x.starts_with("DELETE")), "{s:?}");
         let k = target(false);
-        let s = statements(&[upd(&k, 1, 1)], false).unwrap();
+        let s = statements(&[upd(&k, 1, 1)], false, true).unwrap();
         assert!(
             s[0].starts_with("UPDATE") && s[0].ends_with("LIMIT 1"),
             "{s:?}"
         );
+    }
+
+    #[test]
+    fn multiple_rows_false_writes_one_statement_per_change() {
+        let t = target(true);
+        let ops = vec![ins(&t, 1), ins(&t, 2), upd(&t, 1, 1), upd(&t, 2, 2)];
+        let s = statements(&ops, false, false).unwrap();
+        assert_eq!(s.len(), 4, "{s:?}");
+        assert!(
+            s[0].starts_with("INSERT") && !s[0].contains("),("),
+            "{}",
+            s[0]
+        );
+        assert!(s[2].starts_with("UPDATE"), "{}", s[2]);
     }
 }
