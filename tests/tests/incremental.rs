@@ -751,3 +751,75 @@ async fn gtid_only_meta_starts_after_the_set() {
         assert_tables_equal(&mut c, &mut d, (&db, "t"), (&db, "t")).await;
     }
 }
+
+/// Runs of inserts are written with `LOAD DATA LOCAL`, which turns errors such as a
+/// duplicate key into warnings and skips the row. A run that meets a row the downstream
+/// already has must not lose it silently: the share is written again as statements, the
+/// task pauses with the duplicate-key error and nothing of the share is applied; once the
+/// conflict is removed, `resume-task` completes it exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loaded_insert_runs_never_hide_a_duplicate_key() {
+    let up = shared(DbKind::Mysql, Role::Upstream);
+    let down = shared(DbKind::Mariadb, Role::Downstream);
+    let db = unique_db_name("dupload");
+    let q = quote_ident(&db);
+    let (file, pos) = binlog_position(up).await;
+    let mut c = up.conn().await;
+    create_database(&mut c, &db).await;
+    exec(
+        &mut c,
+        &format!("CREATE TABLE {q}.t (id INT PRIMARY KEY, v VARCHAR(40), d DATETIME(6), b BIT(5), e ENUM('x','y'))"),
+    )
+    .await;
+
+    let ferry = Ferry::start_temp("dupload");
+    ferry.add_source("up", up).await;
+    let task = format!("dupload_{}", &db[db.len() - 4..]);
+    let yaml = task_file(&task, "incremental", down, "up", &db, &meta_at(&file, pos))
+        + "syncers:\n  one:\n    worker-count: 1\n";
+    let yaml = yaml.replace(
+        "    block-allow-list: \"bal\"\n",
+        "    block-allow-list: \"bal\"\n    syncer-config-name: \"one\"\n",
+    );
+    let f = ferry.write_file("task.yaml", &yaml);
+    ferry.ctl_ok(&["start-task", path_str(&f)]).await;
+    wait_caught_up(&ferry, &task, up, CATCH_UP).await;
+
+    // The downstream already has row 57, with other values.
+    let mut d = down.conn().await;
+    exec(
+        &mut d,
+        &format!("INSERT INTO {q}.t (id, v) VALUES (57, 'downstream only')"),
+    )
+    .await;
+    exec(
+        &mut c,
+        &format!(
+            "INSERT INTO {q}.t SELECT n, CONCAT('row\\t', n), '2024-02-29 12:34:56.789', \
+             n % 32, 1 + n % 2 FROM {}",
+            ferry_tests::data::seq(200)
+        ),
+    )
+    .await;
+    let msg = wait_paused_error(&ferry, &task).await;
+    assert!(
+        msg.contains("Duplicate") && msg.contains("57"),
+        "the error names the duplicate key: {msg}"
+    );
+    assert_eq!(
+        ferry_tests::data::count_rows(&mut d, &db, "t").await,
+        1,
+        "nothing of the failed share is applied"
+    );
+    assert!(
+        ferry
+            .log_tail(400)
+            .contains("LOAD DATA raised warnings: writing the share again as statements"),
+        "the run went through LOAD DATA first"
+    );
+
+    exec(&mut d, &format!("DELETE FROM {q}.t WHERE id = 57")).await;
+    ferry.ctl_ok(&["resume-task", &task]).await;
+    wait_caught_up(&ferry, &task, up, CATCH_UP).await;
+    compare_all(up, down, &db).await;
+}

@@ -427,7 +427,7 @@ async fn open_snapshot(up: &Endpoint) -> Result<Conn, TaskError> {
 }
 
 /// `LOAD DATA LOCAL` when the downstream allows it, else multi-row INSERT.
-async fn load_format(dctl: &mut Conn, down: &Endpoint) -> Result<LoadFormat, TaskError> {
+pub(crate) async fn load_format(dctl: &mut Conn, down: &Endpoint) -> Result<LoadFormat, TaskError> {
     let v: Option<String> = dctl
         .query_first("SELECT @@GLOBAL.local_infile")
         .await

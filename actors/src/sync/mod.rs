@@ -168,6 +168,8 @@ pub async fn run(
     let mut ctl = down.connect(init(WRITER_INIT)).await?;
     let down_info = ServerInfo::detect(&mut ctl, down).await?;
     let json_convert = down_info.flavor != Flavor::Mariadb;
+    let load_data = crate::bulk::load_format(&mut ctl, down).await?
+        == crate::bulk::encode::LoadFormat::LoadData;
     let table = progress_table(&spec.meta_schema, &spec.task);
     ctl.query_drop(crate::schema::create_database_sql(&spec.meta_schema))
         .await
@@ -195,7 +197,8 @@ pub async fn run(
         Resume::Fresh => (initial_point(spec, handoff.as_ref()).await?, 1, None),
     };
     let safe_until = handoff.and_then(|h| h.safe_until);
-    info!(start = %start, safe_until = ?safe_until.as_ref().map(|l| l.to_string()), "sync starting");
+    info!(start = %start, safe_until = ?safe_until.as_ref().map(|l| l.to_string()), load_data,
+        "sync starting");
     spec.needed.set(&spec.task, &spec.source_id, &start.pos);
     status.set_syncer(&start);
 
@@ -209,7 +212,13 @@ pub async fn run(
     for w in 0..spec.worker_count.max(1) {
         let conn = down.connect(init(WRITER_INIT)).await?;
         let (jtx, jrx) = mpsc::channel::<Job>(1);
-        handles.push(tokio::spawn(run_writer(w, conn, down.clone(), jrx)));
+        handles.push(tokio::spawn(run_writer(
+            w,
+            conn,
+            down.clone(),
+            status.clone(),
+            jrx,
+        )));
         workers.push(jtx);
     }
     let _writers = AbortOnDrop(handles);
@@ -233,6 +242,7 @@ pub async fn run(
         tolerant_ddl: true,
         at_boundary: true,
         started: Instant::now(),
+        load_data,
     };
     co.run(rx).await
 }
@@ -421,23 +431,60 @@ async fn poll_master(up: Endpoint, status: Arc<SyncStatus>) {
 /// A share of a batch for one writer.
 struct Job {
     ops: Vec<RowOp>,
-    safe: bool,
-    merge: bool,
+    mode: writer::WriteMode,
     progress: String,
     what: String,
     reply: oneshot::Sender<Result<(), TaskError>>,
 }
 
-async fn run_writer(worker: usize, mut conn: Conn, ep: Endpoint, mut jobs: mpsc::Receiver<Job>) {
+async fn run_writer(
+    worker: usize,
+    mut conn: Conn,
+    ep: Endpoint,
+    status: Arc<SyncStatus>,
+    mut jobs: mpsc::Receiver<Job>,
+) {
     while let Some(job) = jobs.recv().await {
-        let result = match writer::statements(&job.ops, job.safe, job.merge) {
-            Ok(stmts) => writer::apply(&mut conn, &ep, &stmts, &job.progress, &job.what).await,
-            Err(e) => Err(TaskError::Blocked(format!("{}: {e}", job.what))),
+        let mut result = write_share(&mut conn, &ep, &job, job.mode).await;
+        if let Ok(writer::Applied::LoadWarned(n)) = result {
+            info!(
+                worker,
+                warnings = n,
+                "LOAD DATA raised warnings: writing the share again as statements"
+            );
+            let mode = writer::WriteMode {
+                load: false,
+                ..job.mode
+            };
+            result = write_share(&mut conn, &ep, &job, mode).await;
+        }
+        let result = match result {
+            Ok(writer::Applied::Committed(loaded)) => {
+                status.loaded(loaded);
+                Ok(())
+            }
+            Ok(writer::Applied::LoadWarned(_)) => Err(TaskError::Blocked(format!(
+                "{}: the downstream raised warnings without LOAD DATA",
+                job.what
+            ))),
+            Err(e) => Err(e),
         };
         if let Err(e) = &result {
             debug!(worker, error = %e, "writer failed");
         }
         let _ = job.reply.send(result);
+    }
+}
+
+async fn write_share(
+    conn: &mut Conn,
+    ep: &Endpoint,
+    job: &Job,
+    mode: writer::WriteMode,
+) -> Result<writer::Applied, TaskError> {
+    match writer::statements(&job.ops, mode) {
+        Ok(stmts) => writer::apply(conn, ep, &stmts, &job.progress, &job.what).await,
+        Err(e) => Err(TaskError::Blocked(format!("{}: {e}", job.what))),
     }
 }
 
@@ -498,6 +545,8 @@ struct Coordinator<'a> {
     at_boundary: bool,
     /// When this run of the Sync unit started (`safe-mode-duration`).
     started: Instant,
+    /// The downstream accepts `LOAD DATA LOCAL` (runs of inserts are loaded).
+    load_data: bool,
 }
 
 impl Coordinator<'_> {
@@ -759,8 +808,11 @@ impl Coordinator<'_> {
             let (rtx, rrx) = oneshot::channel();
             let job = Job {
                 ops,
-                safe,
-                merge: self.spec.multiple_rows,
+                mode: writer::WriteMode {
+                    safe,
+                    merge: self.spec.multiple_rows,
+                    load: self.load_data,
+                },
                 progress: progress::upsert_sql(&self.table, &self.spec.source_id, &[w], &mark),
                 what: format!(
                     "applying batch {} ({} to {}), writer {w}",
