@@ -219,6 +219,7 @@ pub fn build_subtasks(
                     OnDuplicateLogical::Ignore => OnDuplicate::Ignore,
                     OnDuplicateLogical::Error => OnDuplicate::Error,
                 },
+                needed: Default::default(),
             },
         });
     }

@@ -78,6 +78,9 @@ impl Registry {
         rt: tokio::runtime::Handle,
         arbiter: ArbiterHandle,
     ) -> Result<Arc<Self>, String> {
+        // Loaded before any relay log starts, so that no purge runs without them.
+        let needed = NeededPositions::persistent(store.clone())
+            .map_err(|e| format!("reading the needed binlog positions: {e}"))?;
         let reg = Arc::new(Self {
             store,
             key,
@@ -86,7 +89,7 @@ impl Registry {
             sources: Mutex::new(BTreeMap::new()),
             tasks: Mutex::new(BTreeMap::new()),
             relays: Mutex::new(BTreeMap::new()),
-            needed: Arc::new(NeededPositions::default()),
+            needed: Arc::new(needed),
         });
         for rec in reg.store.sources().map_err(|e| e.to_string())? {
             match SourceConfig::from_stored_json(rec.spec, reg.key.as_ref()) {
@@ -312,6 +315,7 @@ impl Registry {
         for sub in &mut subs {
             sub.sync.relay = relays.get(&sub.source_id).cloned();
             sub.sync.needed = self.needed.clone();
+            sub.bulk.needed = self.needed.clone();
         }
         Ok(subs)
     }
@@ -378,6 +382,7 @@ impl Registry {
         self.store
             .clear_checkpoints(&cfg.name)
             .map_err(|e| ApiError::internal(e.to_string()))?;
+        self.needed.remove_task(&cfg.name);
         if let Some(sub) = subtasks.first() {
             let ledger = ferry_actors::bulk::sql::ledger_table(&cfg.meta_schema, &cfg.name);
             let down = sub.bulk.downstream.clone();

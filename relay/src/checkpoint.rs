@@ -1,6 +1,6 @@
 //! The checkpoint store: sources, tasks, and the full phase's progress.
 
-use ferry_model::{Chunk, ChunkId, Location, Stage};
+use ferry_model::{BinlogPosition, Chunk, ChunkId, Location, Stage};
 use serde::{Deserialize, Serialize};
 
 use crate::store::{key_part, Store, StoreError};
@@ -54,6 +54,18 @@ pub struct FullPhaseState {
     pub end: Option<Location>,
 }
 
+/// Where a task still needs a source's binlog (relay-log purges keep it, also while the
+/// task is paused, copying, or not yet restored after a daemon restart).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeededRecord {
+    /// Task name.
+    pub task: String,
+    /// Source id.
+    pub source: String,
+    /// The lowest position the task may read again.
+    pub pos: BinlogPosition,
+}
+
 /// Durable, domain-level state operations. Every write is synced before it returns.
 pub trait CheckpointStore: Send + Sync {
     /// Registers or replaces a source.
@@ -82,6 +94,16 @@ pub trait CheckpointStore: Send + Sync {
     fn full_phase(&self, task: &str, source: &str) -> Result<FullPhaseState, StoreError>;
     /// Drops every checkpoint of a task (`start-task --remove-meta`), keeping its record.
     fn clear_checkpoints(&self, task: &str) -> Result<(), StoreError>;
+    /// Records where `rec.task` still needs `rec.source`'s binlog.
+    fn put_needed(&self, rec: &NeededRecord) -> Result<(), StoreError>;
+    /// Forgets what `task` needs (stopped).
+    fn delete_needed(&self, task: &str) -> Result<(), StoreError>;
+    /// Everything recorded by [`put_needed`](Self::put_needed).
+    fn needed(&self) -> Result<Vec<NeededRecord>, StoreError>;
+}
+
+fn needed_prefix(task: &str) -> String {
+    format!("needed/{}/", key_part(task))
 }
 
 fn source_key(id: &str) -> String {
@@ -179,14 +201,62 @@ impl CheckpointStore for Store {
     }
 
     fn clear_checkpoints(&self, task: &str) -> Result<(), StoreError> {
-        self.delete_prefix(&cp_prefix(task))
+        self.delete_prefix(&cp_prefix(task))?;
+        self.delete_needed(task)
+    }
+
+    fn put_needed(&self, rec: &NeededRecord) -> Result<(), StoreError> {
+        self.put(
+            &format!("{}{}", needed_prefix(&rec.task), key_part(&rec.source)),
+            rec,
+        )
+    }
+
+    fn delete_needed(&self, task: &str) -> Result<(), StoreError> {
+        self.delete_prefix(&needed_prefix(task))
+    }
+
+    fn needed(&self) -> Result<Vec<NeededRecord>, StoreError> {
+        Ok(self
+            .scan::<NeededRecord>("needed/")?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ferry_model::{BinlogPosition, TableName};
+    use ferry_model::TableName;
+
+    #[test]
+    fn needed_positions_survive_reopen_and_go_with_the_task() {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = |task: &str, source: &str, pos: u64| NeededRecord {
+            task: task.into(),
+            source: source.into(),
+            pos: BinlogPosition::new("binlog.000002", pos).unwrap(),
+        };
+        {
+            let s = Store::open(dir.path()).unwrap();
+            s.put_needed(&rec("t", "up", 4)).unwrap();
+            s.put_needed(&rec("t", "up", 900)).unwrap();
+            s.put_needed(&rec("t", "up/2", 4)).unwrap();
+            s.put_needed(&rec("t2", "up", 7)).unwrap();
+        }
+        let s = Store::open(dir.path()).unwrap();
+        let mut all = s.needed().unwrap();
+        all.sort_by(|a, b| (&a.task, &a.source).cmp(&(&b.task, &b.source)));
+        assert_eq!(
+            all,
+            vec![rec("t", "up", 900), rec("t", "up/2", 4), rec("t2", "up", 7)]
+        );
+        s.clear_checkpoints("t").unwrap();
+        assert_eq!(s.needed().unwrap(), vec![rec("t2", "up", 7)]);
+        s.delete_needed("t2").unwrap();
+        assert!(s.needed().unwrap().is_empty());
+    }
 
     fn chunk(t: &str, n: u32) -> Chunk {
         Chunk {

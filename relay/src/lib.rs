@@ -12,7 +12,9 @@ mod checkpoint;
 mod relay_log;
 mod store;
 
-pub use checkpoint::{CheckpointStore, ChunkDone, FullPhaseState, SourceRecord, TaskRecord};
+pub use checkpoint::{
+    CheckpointStore, ChunkDone, FullPhaseState, NeededRecord, SourceRecord, TaskRecord,
+};
 pub use relay_log::{
     NewRelayEvent, PurgeReport, ReadFrom, ReadLimit, RelayEvent, RelayLog, RelayPosition,
     RelayStats, TxnBoundary,

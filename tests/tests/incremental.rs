@@ -752,13 +752,12 @@ async fn gtid_only_meta_starts_after_the_set() {
     }
 }
 
-/// Runs of inserts are written with `LOAD DATA LOCAL`, which turns errors such as a
-/// duplicate key into warnings and skips the row. A run that meets a row the downstream
-/// already has must not lose it silently: the share is written again as statements, the
-/// task pauses with the duplicate-key error and nothing of the share is applied; once the
-/// conflict is removed, `resume-task` completes it exactly.
+/// A run of inserts that meets a row the downstream already has (the schemas diverged) is
+/// not applied silently around it: the task pauses with the duplicate-key error, nothing of
+/// the writer's share is applied; once the conflict is removed, `resume-task` completes it
+/// exactly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn loaded_insert_runs_never_hide_a_duplicate_key() {
+async fn a_duplicate_key_pauses_the_task_and_applies_nothing_of_the_share() {
     let up = shared(DbKind::Mysql, Role::Upstream);
     let down = shared(DbKind::Mariadb, Role::Downstream);
     let db = unique_db_name("dupload");
@@ -810,12 +809,6 @@ async fn loaded_insert_runs_never_hide_a_duplicate_key() {
         ferry_tests::data::count_rows(&mut d, &db, "t").await,
         1,
         "nothing of the failed share is applied"
-    );
-    assert!(
-        ferry
-            .log_tail(400)
-            .contains("LOAD DATA raised warnings: writing the share again as statements"),
-        "the run went through LOAD DATA first"
     );
 
     exec(&mut d, &format!("DELETE FROM {q}.t WHERE id = 57")).await;

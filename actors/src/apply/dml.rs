@@ -21,7 +21,6 @@ use std::fmt::Write as _;
 use ferry_model::table::quote_ident;
 use ferry_model::TableName;
 
-use super::load::LoadAs;
 use crate::reader::{RowChange, RowValue};
 use crate::schema::TableMeta;
 
@@ -45,8 +44,6 @@ pub struct TargetColumn {
     /// A JSON column: text values (MariaDB's JSON is a LONGTEXT) are converted to utf8mb4
     /// on targets with a binary JSON type.
     pub json: bool,
-    /// How the column receives a `LOAD DATA` field.
-    pub load_as: LoadAs,
 }
 
 impl TargetColumn {
@@ -56,7 +53,6 @@ impl TargetColumn {
             name: name.into(),
             generated: false,
             json: false,
-            load_as: LoadAs::Text,
         }
     }
 
@@ -66,7 +62,6 @@ impl TargetColumn {
             name: name.into(),
             generated: true,
             json: false,
-            load_as: LoadAs::Text,
         }
     }
 }
@@ -138,7 +133,6 @@ impl TargetTable {
                 name: c.name.clone(),
                 generated: c.generated,
                 json: c.data_type == "json",
-                load_as: LoadAs::for_type(&c.data_type),
             })
             .collect();
         let key = meta
@@ -165,16 +159,6 @@ impl TargetTable {
     /// Columns in row-image order.
     pub fn columns(&self) -> &[TargetColumn] {
         &self.columns
-    }
-
-    /// True for targets whose JSON type rejects binary strings (values are converted).
-    pub fn json_convert(&self) -> bool {
-        self.json_convert
-    }
-
-    /// Column `i`'s name, quoted.
-    pub fn quoted_column(&self, i: usize) -> &str {
-        &self.quoted_cols[i]
     }
 
     /// Key columns (empty: rows are identified by all non-generated columns).

@@ -35,8 +35,7 @@ pub fn encode_load_data_row<'a>(
     out.extend_from_slice(b"\n");
 }
 
-/// Appends `bytes` as one `LOAD DATA` field: `\\`, TAB, LF, CR and NUL escaped.
-pub fn escape_load_data(bytes: &[u8], out: &mut BytesMut) {
+fn escape_load_data(bytes: &[u8], out: &mut BytesMut) {
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let esc: &[u8] = match b {

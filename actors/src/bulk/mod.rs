@@ -77,6 +77,8 @@ pub struct BulkSpec {
     pub meta_schema: String,
     /// `on-duplicate-logical`.
     pub on_duplicate: OnDuplicate,
+    /// Where tasks need the binlog (the hand-off position is recorded there).
+    pub needed: Arc<crate::sync::NeededPositions>,
 }
 
 /// A selected table: its metadata and its downstream name.
@@ -184,6 +186,8 @@ pub async fn run(
         }
     };
     progress.set_start(start.clone());
+    // The relay log (if any) keeps the binlog from here on while the copy runs.
+    spec.needed.set(&spec.task, &spec.source_id, &start.binlog);
 
     let mut plan = state.plan.clone().unwrap_or_default();
     let planned: HashSet<TableName> = plan.iter().map(|c| c.id.table.clone()).collect();
@@ -427,7 +431,7 @@ async fn open_snapshot(up: &Endpoint) -> Result<Conn, TaskError> {
 }
 
 /// `LOAD DATA LOCAL` when the downstream allows it, else multi-row INSERT.
-pub(crate) async fn load_format(dctl: &mut Conn, down: &Endpoint) -> Result<LoadFormat, TaskError> {
+async fn load_format(dctl: &mut Conn, down: &Endpoint) -> Result<LoadFormat, TaskError> {
     let v: Option<String> = dctl
         .query_first("SELECT @@GLOBAL.local_infile")
         .await

@@ -28,8 +28,8 @@ use mysql_async::binlog::{BinlogChecksumAlg, EventFlags, EventType};
 use mysql_async::binlog::{BinlogVersion, TransactionPayloadCompressionType};
 use mysql_common::binlog::EventStreamReader;
 
-use super::value::convert_row;
-use super::{EventBody, ReaderError, RowChange, RowsKind, SourceEvent};
+use super::rows::{decode_rows, TablePlan};
+use super::{EventBody, ReaderError, RowsKind, SourceEvent};
 
 /// MariaDB `GTID_EVENT`.
 pub(crate) const MARIADB_GTID_EVENT: u8 = 162;
@@ -421,30 +421,31 @@ impl EventDecoder {
             tme.database_name(),
             tme.table_name()
         );
+        let shared = matches!(r, RowsEventData::PartialUpdateRowsEvent(_));
         // The driver indexes column metadata without bounds checks in places: a malformed
         // event must not bring the process down.
         let decoded = catch_unwind(AssertUnwindSafe(|| {
-            let n = usize::try_from(r.num_columns()).unwrap_or(usize::MAX);
-            let mut changes = Vec::new();
-            for (i, row) in r.rows(tme).enumerate() {
-                let (before, after) = row.map_err(|e| format!("row {i}: {e}"))?;
-                let before = before
-                    .map(|b| {
-                        let bits = r.columns_before_image().into_iter().flatten();
-                        convert_row(b, bits.map(|b| *b), n)
-                    })
-                    .transpose()
-                    .map_err(|e| format!("row {i}, before image, {e}"))?;
-                let after = after
-                    .map(|a| {
-                        let bits = r.columns_after_image().into_iter().flatten();
-                        convert_row(a, bits.map(|b| *b), n)
-                    })
-                    .transpose()
-                    .map_err(|e| format!("row {i}, after image, {e}"))?;
-                changes.push(RowChange { before, after });
+            if r.num_columns() != tme.columns_count() {
+                return Err(format!(
+                    "the rows event has {} columns, its table map {}",
+                    r.num_columns(),
+                    tme.columns_count()
+                ));
             }
-            Ok::<_, String>(changes)
+            let plan = TablePlan::new(tme)?;
+            let before: Option<Vec<bool>> = r
+                .columns_before_image()
+                .map(|b| b.iter().map(|x| *x).collect());
+            let after: Option<Vec<bool>> = r
+                .columns_after_image()
+                .map(|b| b.iter().map(|x| *x).collect());
+            decode_rows(
+                &plan,
+                r.rows_data(),
+                before.as_deref(),
+                after.as_deref(),
+                shared,
+            )
         }));
         let changes = match decoded {
             Ok(Ok(c)) => c,

@@ -18,6 +18,7 @@ mod connector_source;
 mod decode;
 mod mysql_async_source;
 mod reconnect;
+mod rows;
 mod txn;
 mod value;
 

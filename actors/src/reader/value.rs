@@ -3,9 +3,8 @@
 
 use mysql_async::binlog::jsonb::{JsonContainer, JsonDom, JsonNumber, JsonScalar};
 use mysql_async::binlog::jsondiff::{JsonDiff, JsonDiffOperation};
-use mysql_async::binlog::row::BinlogRow;
 use mysql_async::binlog::value::BinlogValue;
-use mysql_async::consts::{ColumnFlags, ColumnType};
+use mysql_async::consts::ColumnType;
 use mysql_async::Value;
 
 /// One row change of a rows event.
@@ -130,60 +129,27 @@ pub enum RowValue {
     PartialJson(Vec<JsonPatch>),
 }
 
-/// Converts a row image of `num_columns` columns whose presence bitmap is `present` (from the
-/// rows event) into one [`RowValue`] per column. Errors name the column.
-pub(crate) fn convert_row(
-    row: BinlogRow,
-    present: impl Iterator<Item = bool>,
-    num_columns: usize,
-) -> Result<Vec<RowValue>, String> {
-    let columns = row.columns();
-    let mut values = row.unwrap_values().into_iter();
-    let mut cols = columns.iter();
-    let mut out = Vec::with_capacity(num_columns);
-    let mut present = present.chain(std::iter::repeat(false));
-    for i in 0..num_columns {
-        if !present.next().unwrap_or(false) {
-            out.push(RowValue::Absent);
-            continue;
-        }
-        let (Some(value), Some(col)) = (values.next(), cols.next()) else {
-            return Err(format!("column {i}: missing from the row image"));
-        };
-        let value = value.ok_or_else(|| format!("column {i}: missing from the row image"))?;
-        let mut v = convert_value(value, col.column_type())
-            .map_err(|e| format!("column {i} ({:?}): {e}", col.column_type()))?;
-        // The driver returns unsigned values that fit an i64 as `Int`.
-        if let RowValue::Int(n) = v {
-            if col.flags().contains(ColumnFlags::UNSIGNED_FLAG) {
-                if let Ok(u) = u64::try_from(n) {
-                    v = RowValue::UInt(u);
-                }
-            } else if col.column_type() == ColumnType::MYSQL_TYPE_INT24 && n >= 1 << 23 {
-                // mysql_common 0.37 reads a signed MEDIUMINT without sign extension
-                // (-1 comes as 16777215).
-                v = RowValue::Int(n - (1 << 24));
+/// Converts one value of a column of type `ty` (`unsigned`: from the table map's
+/// signedness), mending what the driver gets wrong for integers.
+pub(crate) fn convert_column(
+    value: BinlogValue<'_>,
+    ty: ColumnType,
+    unsigned: bool,
+) -> Result<RowValue, String> {
+    let mut v = convert_value(value, ty)?;
+    // The driver returns unsigned values that fit an i64 as `Int`.
+    if let RowValue::Int(n) = v {
+        if unsigned {
+            if let Ok(u) = u64::try_from(n) {
+                v = RowValue::UInt(u);
             }
+        } else if ty == ColumnType::MYSQL_TYPE_INT24 && n >= 1 << 23 {
+            // mysql_common 0.37 reads a signed MEDIUMINT without sign extension
+            // (-1 comes as 16777215).
+            v = RowValue::Int(n - (1 << 24));
         }
-        out.push(v);
     }
-    if values.next().is_some() {
-        return Err(format!("row image has more than {num_columns} columns"));
-    }
-    Ok(out)
-}
-
-trait UnwrapValues {
-    fn unwrap_values(self) -> Vec<Option<BinlogValue<'static>>>;
-}
-
-impl UnwrapValues for BinlogRow {
-    /// The values without the panicking `BinlogRow::unwrap`.
-    fn unwrap_values(mut self) -> Vec<Option<BinlogValue<'static>>> {
-        (0..self.len())
-            .map(|i| self.take(i).map(BinlogValue::into_owned))
-            .collect()
-    }
+    Ok(v)
 }
 
 /// A binary JSON document as a `serde_json` value. Opaque scalars: DECIMAL becomes a number

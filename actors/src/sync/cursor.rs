@@ -5,6 +5,7 @@
 //! DESIGN.md §4.2) and the executed GTID set.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use ferry_model::{BinlogPosition, GtidSet, TableName};
 
@@ -14,18 +15,20 @@ use crate::reader::{gtid_key, EventBody, RowChange, RowsKind, SourceEvent};
 /// What one binlog event means to the syncer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
-    /// One row change; `after` is the point right after it (inside its transaction).
+    /// One row change. The point right after it is the last boundary the cursor reported
+    /// (the previous `Commit`, `Advance` or `Statement` point, else the start) with
+    /// `skip_rows = rows`: positions inside a transaction count its changes.
     Row {
-        /// Upstream table.
-        table: TableName,
+        /// Upstream table (shared by the rows of a table map).
+        table: Arc<TableName>,
         /// Columns in the table map.
         columns: u64,
         /// Insert, update or delete.
         kind: RowsKind,
         /// The images.
         change: RowChange,
-        /// Point after this change.
-        after: SyncPoint,
+        /// Changes of its transaction up to and including this one.
+        rows: u64,
         /// Event timestamp.
         timestamp: u32,
     },
@@ -77,7 +80,7 @@ enum PendingGtid {
 /// The state machine. Feed it every event in order with [`Cursor::feed`].
 #[derive(Debug)]
 pub struct Cursor {
-    tables: HashMap<u64, (TableName, u64)>,
+    tables: HashMap<u64, (Arc<TableName>, u64)>,
     /// Last transaction boundary.
     boundary: BinlogPosition,
     gtid: Option<GtidSet>,
@@ -190,8 +193,11 @@ impl Cursor {
                 table,
                 columns,
             } => {
-                self.tables
-                    .insert(table_id, (TableName::new(schema, table), columns));
+                let name = match self.tables.get(&table_id) {
+                    Some((t, _)) if t.schema == schema && t.table == table => t.clone(),
+                    _ => Arc::new(TableName::new(schema, table)),
+                };
+                self.tables.insert(table_id, (name, columns));
             }
             EventBody::Rows {
                 kind,
@@ -218,11 +224,7 @@ impl Cursor {
                         columns,
                         kind,
                         change,
-                        after: SyncPoint {
-                            pos: self.boundary.clone(),
-                            gtid: self.gtid.clone(),
-                            skip_rows: self.rows,
-                        },
+                        rows: self.rows,
                         timestamp: ev.timestamp,
                     });
                 }
@@ -352,10 +354,10 @@ mod tests {
         txn(&mut c, 100, 3, &mut out);
         assert_eq!(out.len(), 4);
         match &out[1] {
-            Item::Row { after, table, .. } => {
-                assert_eq!(after.pos, pos(100));
-                assert_eq!(after.skip_rows, 2);
-                assert_eq!(table, &TableName::new("db", "t"));
+            Item::Row { rows, table, .. } => {
+                assert_eq!(c.point().pos, pos(140), "the commit moved the boundary");
+                assert_eq!(*rows, 2);
+                assert_eq!(**table, TableName::new("db", "t"));
             }
             other => panic!("{other:?}"),
         }
@@ -381,7 +383,7 @@ mod tests {
         let rows: Vec<u64> = out
             .iter()
             .filter_map(|i| match i {
-                Item::Row { after, .. } => Some(after.skip_rows),
+                Item::Row { rows, .. } => Some(*rows),
                 _ => None,
             })
             .collect();

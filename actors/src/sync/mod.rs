@@ -112,14 +112,48 @@ pub struct SyncSpec {
     pub needed: Arc<NeededPositions>,
 }
 
-/// The lowest binlog position each (task, source) still needs: the start of its last batch.
-/// Relay-log purges never delete past the minimum for a source.
-#[derive(Debug, Default)]
+/// The lowest binlog position each (task, source) still needs: the start of its last batch,
+/// or of its full phase. Relay-log purges never delete past the minimum for a source.
+///
+/// With a store ([`NeededPositions::persistent`]) the positions are also recorded durably
+/// (once per binlog file: the first position seen in a file, which is never after the
+/// current one), so that a task that is paused, copying, or not yet restored after a daemon
+/// restart keeps what it needs.
+#[derive(Default)]
 pub struct NeededPositions {
     inner: std::sync::Mutex<HashMap<(String, String), BinlogPosition>>,
+    store: Option<Arc<dyn ferry_relay::CheckpointStore>>,
+    /// The file last recorded durably for each (task, source).
+    recorded: std::sync::Mutex<HashMap<(String, String), String>>,
+}
+
+impl std::fmt::Debug for NeededPositions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NeededPositions")
+            .field("inner", &self.lock())
+            .field("persistent", &self.store.is_some())
+            .finish()
+    }
 }
 
 impl NeededPositions {
+    /// Positions recorded in `store`, loaded from what it already holds.
+    pub fn persistent(
+        store: Arc<dyn ferry_relay::CheckpointStore>,
+    ) -> Result<Self, ferry_relay::StoreError> {
+        let mut inner = HashMap::new();
+        let mut recorded = HashMap::new();
+        for rec in store.needed()? {
+            recorded.insert((rec.task.clone(), rec.source.clone()), rec.pos.name.clone());
+            inner.insert((rec.task, rec.source), rec.pos);
+        }
+        Ok(Self {
+            inner: std::sync::Mutex::new(inner),
+            store: Some(store),
+            recorded: std::sync::Mutex::new(recorded),
+        })
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), BinlogPosition>> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -129,13 +163,41 @@ impl NeededPositions {
         if pos.name.is_empty() {
             return;
         }
-        self.lock()
-            .insert((task.to_string(), source.to_string()), pos.clone());
+        let key = (task.to_string(), source.to_string());
+        self.lock().insert(key.clone(), pos.clone());
+        let Some(store) = &self.store else {
+            return;
+        };
+        let mut recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
+        if recorded.get(&key) == Some(&pos.name) {
+            return;
+        }
+        let rec = ferry_relay::NeededRecord {
+            task: task.to_string(),
+            source: source.to_string(),
+            pos: pos.clone(),
+        };
+        match store.put_needed(&rec) {
+            Ok(()) => {
+                recorded.insert(key, pos.name.clone());
+            }
+            Err(e) => tracing::warn!(task, source, error = %e,
+                "cannot record the needed binlog position; relay purges keep it only while this daemon runs"),
+        }
     }
 
     /// Forgets a task (stopped).
     pub fn remove_task(&self, task: &str) {
         self.lock().retain(|(t, _), _| t != task);
+        self.recorded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(t, _), _| t != task);
+        if let Some(store) = &self.store {
+            if let Err(e) = store.delete_needed(task) {
+                tracing::warn!(task, error = %e, "cannot forget the needed binlog positions");
+            }
+        }
     }
 
     /// The lowest position needed of `source`.
@@ -168,8 +230,6 @@ pub async fn run(
     let mut ctl = down.connect(init(WRITER_INIT)).await?;
     let down_info = ServerInfo::detect(&mut ctl, down).await?;
     let json_convert = down_info.flavor != Flavor::Mariadb;
-    let load_data = crate::bulk::load_format(&mut ctl, down).await?
-        == crate::bulk::encode::LoadFormat::LoadData;
     let table = progress_table(&spec.meta_schema, &spec.task);
     ctl.query_drop(crate::schema::create_database_sql(&spec.meta_schema))
         .await
@@ -197,8 +257,7 @@ pub async fn run(
         Resume::Fresh => (initial_point(spec, handoff.as_ref()).await?, 1, None),
     };
     let safe_until = handoff.and_then(|h| h.safe_until);
-    info!(start = %start, safe_until = ?safe_until.as_ref().map(|l| l.to_string()), load_data,
-        "sync starting");
+    info!(start = %start, safe_until = ?safe_until.as_ref().map(|l| l.to_string()), "sync starting");
     spec.needed.set(&spec.task, &spec.source_id, &start.pos);
     status.set_syncer(&start);
 
@@ -212,13 +271,7 @@ pub async fn run(
     for w in 0..spec.worker_count.max(1) {
         let conn = down.connect(init(WRITER_INIT)).await?;
         let (jtx, jrx) = mpsc::channel::<Job>(1);
-        handles.push(tokio::spawn(run_writer(
-            w,
-            conn,
-            down.clone(),
-            status.clone(),
-            jrx,
-        )));
+        handles.push(tokio::spawn(run_writer(w, conn, down.clone(), jrx)));
         workers.push(jtx);
     }
     let _writers = AbortOnDrop(handles);
@@ -242,7 +295,6 @@ pub async fn run(
         tolerant_ddl: true,
         at_boundary: true,
         started: Instant::now(),
-        load_data,
     };
     co.run(rx).await
 }
@@ -431,60 +483,23 @@ async fn poll_master(up: Endpoint, status: Arc<SyncStatus>) {
 /// A share of a batch for one writer.
 struct Job {
     ops: Vec<RowOp>,
-    mode: writer::WriteMode,
+    safe: bool,
+    merge: bool,
     progress: String,
     what: String,
     reply: oneshot::Sender<Result<(), TaskError>>,
 }
 
-async fn run_writer(
-    worker: usize,
-    mut conn: Conn,
-    ep: Endpoint,
-    status: Arc<SyncStatus>,
-    mut jobs: mpsc::Receiver<Job>,
-) {
+async fn run_writer(worker: usize, mut conn: Conn, ep: Endpoint, mut jobs: mpsc::Receiver<Job>) {
     while let Some(job) = jobs.recv().await {
-        let mut result = write_share(&mut conn, &ep, &job, job.mode).await;
-        if let Ok(writer::Applied::LoadWarned(n)) = result {
-            info!(
-                worker,
-                warnings = n,
-                "LOAD DATA raised warnings: writing the share again as statements"
-            );
-            let mode = writer::WriteMode {
-                load: false,
-                ..job.mode
-            };
-            result = write_share(&mut conn, &ep, &job, mode).await;
-        }
-        let result = match result {
-            Ok(writer::Applied::Committed(loaded)) => {
-                status.loaded(loaded);
-                Ok(())
-            }
-            Ok(writer::Applied::LoadWarned(_)) => Err(TaskError::Blocked(format!(
-                "{}: the downstream raised warnings without LOAD DATA",
-                job.what
-            ))),
-            Err(e) => Err(e),
+        let result = match writer::statements(&job.ops, job.safe, job.merge) {
+            Ok(stmts) => writer::apply(&mut conn, &ep, &stmts, &job.progress, &job.what).await,
+            Err(e) => Err(TaskError::Blocked(format!("{}: {e}", job.what))),
         };
         if let Err(e) = &result {
             debug!(worker, error = %e, "writer failed");
         }
         let _ = job.reply.send(result);
-    }
-}
-
-async fn write_share(
-    conn: &mut Conn,
-    ep: &Endpoint,
-    job: &Job,
-    mode: writer::WriteMode,
-) -> Result<writer::Applied, TaskError> {
-    match writer::statements(&job.ops, mode) {
-        Ok(stmts) => writer::apply(conn, ep, &stmts, &job.progress, &job.what).await,
-        Err(e) => Err(TaskError::Blocked(format!("{}: {e}", job.what))),
     }
 }
 
@@ -527,7 +542,8 @@ struct Coordinator<'a> {
     json_convert: bool,
     table: TableName,
     targets: TargetCache,
-    decisions: HashMap<(TableName, RowsKind), Decided>,
+    /// Per table: the decision for inserts, updates and deletes, once made.
+    decisions: HashMap<TableName, [Option<Decided>; 3]>,
     workers: Vec<mpsc::Sender<Job>>,
     batch_no: u64,
     batch: Batch,
@@ -545,8 +561,6 @@ struct Coordinator<'a> {
     at_boundary: bool,
     /// When this run of the Sync unit started (`safe-mode-duration`).
     started: Instant,
-    /// The downstream accepts `LOAD DATA LOCAL` (runs of inserts are loaded).
-    load_data: bool,
 }
 
 impl Coordinator<'_> {
@@ -629,24 +643,38 @@ impl Coordinator<'_> {
                 columns,
                 kind,
                 change,
-                after,
+                rows,
                 timestamp,
             } => {
                 self.at_boundary = false;
                 self.batch.first_ts.get_or_insert(timestamp);
-                if let Some(target) = self.decide(&table, kind, &after)? {
+                // The batch end already holds the cursor's last boundary (every boundary
+                // item sets it); a row inside the transaction only counts.
+                self.batch.end.skip_rows = rows;
+                if let Some(target) = self.decide(&table, kind)? {
                     let info = self
                         .targets
-                        .get(&mut self.ctl, &self.spec.downstream, &target, self.json_convert)
+                        .get(
+                            &mut self.ctl,
+                            &self.spec.downstream,
+                            &target,
+                            self.json_convert,
+                        )
                         .await?
                         .ok_or_else(|| {
                             TaskError::Blocked(format!(
-                                "replicating {table} at {after}: the target table {target} does                                  not exist in the downstream (create it, or exclude the table with                                  block-allow-list / filters, then resume-task)"
+                                "replicating {table} at {}: the target table {target} does \
+                                 not exist in the downstream (create it, or exclude the table with \
+                                 block-allow-list / filters, then resume-task)",
+                                self.batch.end
                             ))
                         })?;
                     if u64::try_from(info.width()).ok() != Some(columns) {
                         return Err(TaskError::Blocked(format!(
-                            "replicating {table} at {after}: the binlog row has {columns} columns                              but the target table {target} has {}; the schemas differ (apply the                              missing DDL downstream, then resume-task)",
+                            "replicating {table} at {}: the binlog row has {columns} columns \
+                             but the target table {target} has {}; the schemas differ (apply the \
+                             missing DDL downstream, then resume-task)",
+                            self.batch.end,
                             info.width()
                         )));
                     }
@@ -657,7 +685,6 @@ impl Coordinator<'_> {
                     });
                     self.batch.keys.push(keys);
                 }
-                self.batch.end = after;
                 self.check_recovery_end().await?;
                 if self.recovery.is_none() && self.batch.ops.len() >= self.max_rows() {
                     // A huge transaction: cut here (memory stays bounded).
@@ -710,13 +737,13 @@ impl Coordinator<'_> {
     }
 
     /// The target of `table`'s `kind` changes, or `None` when they are filtered out.
-    fn decide(
-        &mut self,
-        table: &TableName,
-        kind: RowsKind,
-        at: &SyncPoint,
-    ) -> Result<Decided, TaskError> {
-        if let Some(d) = self.decisions.get(&(table.clone(), kind)) {
+    fn decide(&mut self, table: &TableName, kind: RowsKind) -> Result<Decided, TaskError> {
+        let slot = match kind {
+            RowsKind::Insert => 0,
+            RowsKind::Update => 1,
+            RowsKind::Delete => 2,
+        };
+        if let Some(Some(d)) = self.decisions.get(table).map(|k| &k[slot]) {
             return Ok(d.clone());
         }
         let d = if !self.spec.balist.allows_table(&table.schema, &table.table) {
@@ -727,20 +754,29 @@ impl Coordinator<'_> {
                 RowsKind::Update => EventType::Update,
                 RowsKind::Delete => EventType::Delete,
             };
-            match self.spec.filter.decide(&table.schema, &table.table, ev, None) {
+            match self
+                .spec
+                .filter
+                .decide(&table.schema, &table.table, ev, None)
+            {
                 Decision::Ignore => None,
                 Decision::Error(rule) => {
                     return Err(TaskError::Blocked(format!(
-                        "binlog event filter rule `{rule}` (action: Error) refuses the {} rows of                          {table} at {at}",
-                        ev.as_str()
+                        "binlog event filter rule `{rule}` (action: Error) refuses the {} rows of \
+                         {table} at {}",
+                        ev.as_str(),
+                        self.batch.end
                     )))
                 }
-                Decision::Do => Some(self.spec.router.route(table).map_err(|e| {
-                    TaskError::Config(format!("routing {table}: {e}"))
-                })?),
+                Decision::Do => Some(
+                    self.spec
+                        .router
+                        .route(table)
+                        .map_err(|e| TaskError::Config(format!("routing {table}: {e}")))?,
+                ),
             }
         };
-        self.decisions.insert((table.clone(), kind), d.clone());
+        self.decisions.entry(table.clone()).or_default()[slot] = Some(d.clone());
         Ok(d)
     }
 
@@ -808,11 +844,8 @@ impl Coordinator<'_> {
             let (rtx, rrx) = oneshot::channel();
             let job = Job {
                 ops,
-                mode: writer::WriteMode {
-                    safe,
-                    merge: self.spec.multiple_rows,
-                    load: self.load_data,
-                },
+                safe,
+                merge: self.spec.multiple_rows,
                 progress: progress::upsert_sql(&self.table, &self.spec.source_id, &[w], &mark),
                 what: format!(
                     "applying batch {} ({} to {}), writer {w}",

@@ -21,8 +21,6 @@ struct State {
     /// Timestamp of the oldest received event not yet applied.
     pending_ts: Option<u32>,
     total_rows: u64,
-    /// Of which written through `LOAD DATA`.
-    loaded_rows: u64,
     recent: Option<(Instant, u64)>,
     recent_rps: u64,
     started: Option<Instant>,
@@ -57,11 +55,6 @@ impl SyncStatus {
             None => s.recent = Some((now, s.total_rows)),
             _ => {}
         }
-    }
-
-    /// `rows` inserted rows of a committed share went through `LOAD DATA`.
-    pub fn loaded(&self, rows: u64) {
-        self.lock().loaded_rows += rows;
     }
 
     /// Where the syncer stands (after a restart, before any new batch).
@@ -132,7 +125,6 @@ impl SyncStatus {
             "blockDDLOwner": "",
             "conflictMsg": "",
             "totalRows": s.total_rows.to_string(),
-            "loadedRows": s.loaded_rows.to_string(),
             "totalRps": total_rps.to_string(),
             "recentRps": s.recent_rps.to_string(),
             "safeMode": s.safe_mode,
