@@ -46,6 +46,7 @@ SB_RATE=${SB_RATE:-0}   # list: 0 = unthrottled, N = N txn/s, N% = N % of the un
 WORKERS=${WORKERS:-16}              # syncers worker-count; a list runs each
 STEADY_WORKERS=${STEADY_WORKERS:-$WORKERS}
 BATCH=${BATCH:-100}
+POLL=${POLL:-1}   # seconds between query-status polls while timing Ferry (each poll costs CPU on the same cores)
 BASE_PORT=${BASE_PORT:-25306}
 WORKDIR=${WORKDIR:-/var/tmp/ferry-bench-inc}
 DEFAULT_BIN_DIR=${CARGO_TARGET_DIR:-$REPO/target}/release
@@ -438,7 +439,7 @@ wait_synced_to() { # file pos timeout-s
             echo "$out" >"$W/status.timeout.json"
             return 1
         fi
-        sleep 0.2
+        sleep "$POLL"
     done
 }
 

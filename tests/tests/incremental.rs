@@ -816,3 +816,81 @@ async fn a_duplicate_key_pauses_the_task_and_applies_nothing_of_the_share() {
     wait_caught_up(&ferry, &task, up, CATCH_UP).await;
     compare_all(up, down, &db).await;
 }
+
+/// Relay-log purges keep what a task needs while it is paused, also after a daemon restart
+/// (the needed positions are recorded durably): `purge-relay` up to the newest file keeps
+/// the paused task's files, the upstream purges its own copies, and after `resume-task` the
+/// task replicates everything from the relay log alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_purge_keeps_what_a_paused_task_needs_across_a_restart() {
+    let up = TestServer::start(DbKind::Mysql, Role::Upstream);
+    let down = shared(DbKind::Mariadb, Role::Downstream);
+    let db = unique_db_name("keep");
+    let (file, pos) = binlog_position(&up).await;
+    let mut c = up.conn().await;
+    create_database(&mut c, &db).await;
+    create_tables(&mut c, &db).await;
+    let mut ferry = Ferry::start_temp("keep");
+    let src = ferry.write_file(
+        "relay.yaml",
+        &format!(
+            "{}enable-relay: true\n",
+            ferry_tests::ferry::source_yaml("with-relay", &up)
+        ),
+    );
+    ferry
+        .ctl_ok(&["operate-source", "create", path_str(&src)])
+        .await;
+    let task = format!("keep_{}", &db[db.len() - 4..]);
+    let f = ferry.write_file(
+        "task.yaml",
+        &task_file(
+            &task,
+            "incremental",
+            down,
+            "with-relay",
+            &db,
+            &meta_at(&file, pos),
+        ),
+    );
+    ferry.ctl_ok(&["start-task", path_str(&f)]).await;
+    let mut w = Workload::new(&db, rand::thread_rng().gen());
+    w.run(&mut c, 100).await;
+    wait_caught_up(&ferry, &task, &up, CATCH_UP).await;
+    ferry.ctl_ok(&["pause-task", &task]).await;
+    let (paused_file, _) = binlog_position(&up).await;
+    for _ in 0..3 {
+        w.run(&mut c, 100).await;
+        exec(&mut c, "FLUSH BINARY LOGS").await;
+    }
+    w.run(&mut c, 20).await;
+    let (now_file, now_pos) = binlog_position(&up).await;
+    let relay_has_all = || async {
+        let st = ferry.query_status(&task).await?;
+        let relay = st["sources"][0]["sourceStatus"]["relayStatus"]["relayBinlog"].as_str()?;
+        let (f, p) = ferry_tests::workload::parse_position(relay)?;
+        (f == now_file && p >= now_pos).then_some(())
+    };
+    wait_for(
+        CATCH_UP,
+        "the relay log caught up with the upstream",
+        relay_has_all,
+    )
+    .await;
+
+    // A restart forgets everything in memory; the paused task is restored paused.
+    ferry.restart();
+    ferry.wait_stage(&task, "Paused", CATCH_UP).await;
+    let out = ferry
+        .ctl_ok(&["purge-relay", "-s", "with-relay", "-f", &now_file])
+        .await;
+    let kept = out["keptFrom"].as_str().unwrap_or_default().to_string();
+    assert!(
+        kept.contains(&paused_file) || kept.contains(&file),
+        "the purge keeps the paused task's files ({file} .. {paused_file}): {out}"
+    );
+    exec(&mut c, &format!("PURGE BINARY LOGS TO '{now_file}'")).await;
+    ferry.ctl_ok(&["resume-task", &task]).await;
+    wait_caught_up(&ferry, &task, &up, CATCH_UP).await;
+    compare_all(&up, down, &db).await;
+}
