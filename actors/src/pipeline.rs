@@ -184,11 +184,12 @@ pub fn build_subtasks(
             worker_count: syncer.worker_count.max(1) as usize,
             batch: syncer.batch.max(1) as usize,
             meta_schema: task.meta_schema.clone(),
-            enable_gtid: source.enable_gtid,
             server_id: source.fixed_server_id(),
             backend: source.binlog_backend,
             safe_mode: syncer.safe_mode,
-            safe_mode_for: task.explicit_safe_mode_duration(i),
+            safe_mode_for: task
+                .declared_syncer(i)
+                .and_then(ferry_config::SyncerConfig::explicit_safe_mode_duration),
             multiple_rows: syncer.multiple_rows.unwrap_or(true),
             meta_position: meta.position(),
             meta_gtid: meta.gtid_set(),

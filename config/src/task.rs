@@ -427,19 +427,13 @@ impl TaskConfig {
         cfg
     }
 
-    /// `safe-mode-duration` of instance `i` when the task sets it (non-empty). Ferry's
-    /// checkpoint is exact, so it needs no timed safe mode after a restart; an explicit
-    /// duration is still honoured (safe mode for that long after each start).
-    pub fn explicit_safe_mode_duration(&self, i: usize) -> Option<std::time::Duration> {
+    /// The syncer settings instance `i` declares (`syncer-config-name`, else `syncer`), as
+    /// written, without defaults filled in.
+    pub fn declared_syncer(&self, i: usize) -> Option<&SyncerConfig> {
         let inst = self.mysql_instances.get(i)?;
-        let cfg = non_empty(&inst.syncer_config_name)
+        non_empty(&inst.syncer_config_name)
             .and_then(|n| self.syncers.get(n))
-            .or(inst.syncer.as_ref())?;
-        cfg.safe_mode_duration
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(|_| cfg.safe_mode_duration())
+            .or(inst.syncer.as_ref())
     }
 
     /// The effective replication settings of instance `i` (`syncer-thread` overrides
@@ -449,11 +443,7 @@ impl TaskConfig {
         let Some(inst) = self.mysql_instances.get(i) else {
             return SyncerConfig::default();
         };
-        let mut cfg = non_empty(&inst.syncer_config_name)
-            .and_then(|n| self.syncers.get(n))
-            .or(inst.syncer.as_ref())
-            .cloned()
-            .unwrap_or_default();
+        let mut cfg = self.declared_syncer(i).cloned().unwrap_or_default();
         if cfg.queue_size == 0 {
             cfg.queue_size = DEFAULT_QUEUE_SIZE;
         }

@@ -293,6 +293,17 @@ impl SyncerConfig {
         }
     }
 
+    /// `safe-mode-duration` when it is set (non-empty). Ferry's checkpoint is exact, so it
+    /// needs no timed safe mode after a restart; an explicit duration is still honoured
+    /// (safe mode for that long after each start).
+    pub fn explicit_safe_mode_duration(&self) -> Option<Duration> {
+        self.safe_mode_duration
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|_| self.safe_mode_duration())
+    }
+
     /// The safe-mode-duration text DM would show (`"60s"` by default).
     pub(crate) fn safe_mode_duration_text(&self) -> String {
         match self.safe_mode_duration.as_deref().map(str::trim) {
@@ -454,11 +465,25 @@ mod tests {
             ..SyncerConfig::default()
         };
         assert_eq!(s.safe_mode_duration(), Duration::from_secs(20));
+        assert_eq!(
+            s.explicit_safe_mode_duration(),
+            None,
+            "unset: no timed safe mode"
+        );
         let s = SyncerConfig {
             safe_mode_duration: Some("1m30s".into()),
             ..SyncerConfig::default()
         };
         assert_eq!(s.safe_mode_duration(), Duration::from_secs(90));
+        assert_eq!(
+            s.explicit_safe_mode_duration(),
+            Some(Duration::from_secs(90))
+        );
+        let s = SyncerConfig {
+            safe_mode_duration: Some("  ".into()),
+            ..SyncerConfig::default()
+        };
+        assert_eq!(s.explicit_safe_mode_duration(), None, "empty is unset");
     }
 
     #[test]

@@ -142,11 +142,7 @@ impl CheckpointStore for Store {
     }
 
     fn sources(&self) -> Result<Vec<SourceRecord>, StoreError> {
-        Ok(self
-            .scan::<SourceRecord>("source/")?
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect())
+        self.scan_values::<SourceRecord>("source/")
     }
 
     fn put_task(&self, rec: &TaskRecord) -> Result<(), StoreError> {
@@ -158,11 +154,7 @@ impl CheckpointStore for Store {
     }
 
     fn tasks(&self) -> Result<Vec<TaskRecord>, StoreError> {
-        Ok(self
-            .scan::<TaskRecord>("task/")?
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect())
+        self.scan_values::<TaskRecord>("task/")
     }
 
     fn put_full_start(&self, task: &str, source: &str, at: &Location) -> Result<(), StoreError> {
@@ -190,11 +182,7 @@ impl CheckpointStore for Store {
         Ok(FullPhaseState {
             start: self.get(&format!("{p}start"))?,
             plan: self.get(&format!("{p}plan"))?,
-            done: self
-                .scan::<ChunkDone>(&format!("{p}done/"))?
-                .into_iter()
-                .map(|(_, v)| v)
-                .collect(),
+            done: self.scan_values::<ChunkDone>(&format!("{p}done/"))?,
             finished: self.get::<bool>(&format!("{p}finished"))?.unwrap_or(false),
             end: self.get(&format!("{p}end"))?,
         })
@@ -217,11 +205,7 @@ impl CheckpointStore for Store {
     }
 
     fn needed(&self) -> Result<Vec<NeededRecord>, StoreError> {
-        Ok(self
-            .scan::<NeededRecord>("needed/")?
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect())
+        self.scan_values::<NeededRecord>("needed/")
     }
 }
 

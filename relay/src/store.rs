@@ -129,6 +129,18 @@ impl Store {
             .map_err(|e| self.db_err(e))
     }
 
+    /// The values of [`scan`](Self::scan), without their keys.
+    pub(crate) fn scan_values<T: DeserializeOwned>(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        Ok(self
+            .scan::<T>(prefix)?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+
     /// All `(key, value)` pairs whose key starts with `prefix`, in key order.
     pub(crate) fn scan<T: DeserializeOwned>(
         &self,

@@ -601,6 +601,37 @@ pub async fn assert_schemas_equal(
     rows
 }
 
+/// Asserts that the downstream schema `db` holds exactly the tables of `expected` and that
+/// each equals its upstream namesake with the expected number of rows; every difference
+/// of every table is reported, not only the first one. `what` labels the failure.
+pub async fn assert_tables_match(
+    up: &mut Conn,
+    down: &mut Conn,
+    db: &str,
+    expected: &[(&str, usize)],
+    what: &str,
+) {
+    let mut names: Vec<&str> = expected.iter().map(|(t, _)| *t).collect();
+    names.sort();
+    assert_eq!(
+        list_tables(down, db).await,
+        names,
+        "{what}: downstream tables"
+    );
+    let opts = CompareOptions {
+        max_reported: 50,
+        ..CompareOptions::default()
+    };
+    let mut diffs = Vec::new();
+    for (t, rows) in expected {
+        match compare_tables(up, down, (db, t), (db, t), &opts).await {
+            Ok(n) => assert_eq!(n, *rows, "{what}: rows of {t}"),
+            Err(diff) => diffs.push(diff.to_string()),
+        }
+    }
+    assert!(diffs.is_empty(), "{what}:\n{}", diffs.join("\n"));
+}
+
 /// An order-independent digest of a table's content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableChecksum {

@@ -445,6 +445,24 @@ impl Ferry {
         out.ok.then_some(out.json)
     }
 
+    /// Waits (up to 60 s) until a subtask of `task` is paused by an error; returns its
+    /// message.
+    pub async fn wait_paused_error(&self, task: &str) -> String {
+        crate::wait::wait_for(
+            Duration::from_secs(60),
+            format!("{task} paused by an error"),
+            || async {
+                let st = self.query_status(task).await?;
+                let subs = subtasks(&st);
+                let s = subs.iter().find(|s| s["stage"] == "Paused")?;
+                s["result"]["errors"][0]["Message"]
+                    .as_str()
+                    .map(str::to_string)
+            },
+        )
+        .await
+    }
+
     /// Polls `query-status <task>` until every subtask is in `stage` (`Running`, `Paused`,
     /// `Finished`, ...); returns the last answer. Panics at once when a subtask is paused
     /// by an error (unless `Paused` is awaited), and after `timeout`, with the daemon log.

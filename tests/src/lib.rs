@@ -33,9 +33,9 @@ pub mod wait;
 pub mod workload;
 
 pub use compare::{
-    assert_schemas_equal, assert_tables_equal, compare_tables, list_tables, prepare_session,
-    primary_key, table_checksum, table_columns, ColumnInfo, CompareMode, CompareOptions,
-    TableChecksum, TableDiff,
+    assert_schemas_equal, assert_tables_equal, assert_tables_match, compare_tables, list_tables,
+    prepare_session, primary_key, table_checksum, table_columns, ColumnInfo, CompareMode,
+    CompareOptions, TableChecksum, TableDiff,
 };
 pub use ferry::{CtlOutput, Ferry};
 pub use server::{

@@ -153,26 +153,14 @@ async fn copy_type_matrix(up_kind: DbKind, down_kind: DbKind) {
     ferry.run_full_task(&task, &yaml, FINISH).await;
 
     let mut d = down.conn().await;
-    let mut tables: Vec<&str> = TYPE_MATRIX_TABLES.iter().map(|(t, _)| *t).collect();
-    tables.sort();
-    assert_eq!(list_tables(&mut d, &db).await, tables);
-    // Every difference of every table, not only the first one.
-    let opts = CompareOptions {
-        max_reported: 50,
-        ..CompareOptions::default()
-    };
-    let mut diffs = Vec::new();
-    for (t, rows) in TYPE_MATRIX_TABLES {
-        match compare_tables(&mut u, &mut d, (&db, t), (&db, t), &opts).await {
-            Ok(n) => assert_eq!(n, *rows, "{t}"),
-            Err(diff) => diffs.push(diff.to_string()),
-        }
-    }
-    assert!(
-        diffs.is_empty(),
-        "{up_kind} -> {down_kind}:\n{}",
-        diffs.join("\n")
-    );
+    assert_tables_match(
+        &mut u,
+        &mut d,
+        &db,
+        TYPE_MATRIX_TABLES,
+        &format!("{up_kind} -> {down_kind}"),
+    )
+    .await;
 }
 
 #[tokio::test]

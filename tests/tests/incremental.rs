@@ -109,23 +109,6 @@ async fn incremental_mariadb_to_mysql_with_ddl() {
     incremental_with_ddl(DbKind::Mariadb, DbKind::Mysql).await;
 }
 
-/// Waits until a subtask of `task` is paused by an error; returns its message.
-async fn wait_paused_error(ferry: &Ferry, task: &str) -> String {
-    wait_for(
-        Duration::from_secs(60),
-        format!("{task} paused by an error"),
-        || async {
-            let st = ferry.query_status(task).await?;
-            let subs = ferry_tests::ferry::subtasks(&st);
-            let s = subs.iter().find(|s| s["stage"] == "Paused")?;
-            s["result"]["errors"][0]["Message"]
-                .as_str()
-                .map(str::to_string)
-        },
-    )
-    .await
-}
-
 /// A DDL the downstream rejects pauses the task with the position and the statement;
 /// `binlog replace` runs another statement instead and replication goes on; `binlog skip`
 /// drops a statement.
@@ -160,7 +143,7 @@ async fn rejected_ddl_pauses_and_binlog_replace_or_skip_resolves_it() {
         &task_file(&task, "incremental", down, "up", &db, &meta_at(&file, pos)),
     );
     ferry.ctl_ok(&["start-task", path_str(&f)]).await;
-    let msg = wait_paused_error(&ferry, &task).await;
+    let msg = ferry.wait_paused_error(&task).await;
     assert!(
         msg.contains("VECTOR") && msg.contains("binlog skip"),
         "{msg}"
@@ -182,7 +165,7 @@ async fn rejected_ddl_pauses_and_binlog_replace_or_skip_resolves_it() {
     )
     .await;
     exec(&mut c, &format!("CREATE INDEX ia ON {q}.t (a)")).await;
-    let msg = wait_paused_error(&ferry, &task).await;
+    let msg = ferry.wait_paused_error(&task).await;
     assert!(msg.contains("ia"), "{msg}");
     ferry.ctl_ok(&["binlog", "skip", &task]).await;
     exec(&mut c, &format!("UPDATE {q}.t SET a = a * 10")).await;
@@ -365,7 +348,7 @@ async fn seed_task2_incremental_as_written() {
     assert!(created.ok, "{created}");
     let started = ferry.ctl_env(&["start-task", task], env).await;
     assert!(started.ok, "{started}");
-    let msg = wait_paused_error(&ferry, "task2").await;
+    let msg = ferry.wait_paused_error("task2").await;
     assert!(
         msg.contains("mysql-bin-changelog.000003"),
         "names the missing file: {msg}"
@@ -614,7 +597,7 @@ async fn purged_upstream_binlogs_with_and_without_relay() {
     for t in TABLES {
         assert_tables_equal(&mut u, &mut d, (&db, t), (&db_r, t)).await;
     }
-    let msg = wait_paused_error(&ferry, "t_direct").await;
+    let msg = ferry.wait_paused_error("t_direct").await;
     assert!(
         msg.contains(&file) && msg.contains("relay"),
         "names the file and the fix: {msg}"
@@ -800,7 +783,7 @@ async fn a_duplicate_key_pauses_the_task_and_applies_nothing_of_the_share() {
         ),
     )
     .await;
-    let msg = wait_paused_error(&ferry, &task).await;
+    let msg = ferry.wait_paused_error(&task).await;
     assert!(
         msg.contains("Duplicate") && msg.contains("57"),
         "the error names the duplicate key: {msg}"

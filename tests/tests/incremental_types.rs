@@ -285,26 +285,14 @@ async fn type_matrix_through_binlog(up_kind: DbKind, down_kind: DbKind) {
     bulk_copies(&mut c).await;
     wait_caught_up(&ferry, &task, up, CATCH_UP).await;
     let mut d = down.conn().await;
-    let mut tables: Vec<&str> = TYPE_MATRIX_TABLES.iter().map(|(t, _)| *t).collect();
-    tables.sort();
-    assert_eq!(list_tables(&mut d, &db).await, tables);
-    // Every difference of every table, not only the first one.
-    let opts = CompareOptions {
-        max_reported: 50,
-        ..CompareOptions::default()
-    };
-    let mut diffs = Vec::new();
-    for (t, rows) in EXPECTED_ROWS {
-        match compare_tables(&mut c, &mut d, (&db, t), (&db, t), &opts).await {
-            Ok(n) => assert_eq!(n, *rows, "{t}"),
-            Err(diff) => diffs.push(diff.to_string()),
-        }
-    }
-    assert!(
-        diffs.is_empty(),
-        "{up_kind} -> {down_kind}:\n{}",
-        diffs.join("\n")
-    );
+    assert_tables_match(
+        &mut c,
+        &mut d,
+        &db,
+        EXPECTED_ROWS,
+        &format!("{up_kind} -> {down_kind}"),
+    )
+    .await;
     assert_eq!(
         generated_columns(&mut d, &db).await,
         generated_columns(&mut c, &db).await,
@@ -325,23 +313,6 @@ async fn type_matrix_replicates_through_the_binlog_mariadb_to_mysql() {
 // ---------------------------------------------------------------------------------------
 // 2. Partial JSON updates.
 // ---------------------------------------------------------------------------------------
-
-/// Waits until a subtask of `task` is paused by an error; returns its message.
-async fn wait_paused_error(ferry: &Ferry, task: &str) -> String {
-    wait_for(
-        Duration::from_secs(60),
-        format!("{task} paused by an error"),
-        || async {
-            let st = ferry.query_status(task).await?;
-            let subs = subtasks(&st);
-            let s = subs.iter().find(|s| s["stage"] == "Paused")?;
-            s["result"]["errors"][0]["Message"]
-                .as_str()
-                .map(str::to_string)
-        },
-    )
-    .await
-}
 
 /// MySQL 9.7 with `binlog_row_value_options = PARTIAL_JSON` logs a `JSON_SET` update as a
 /// PARTIAL_UPDATE_ROWS event whose after image holds only the diff (even with
@@ -384,7 +355,7 @@ async fn partial_json_update_pauses_with_an_error_naming_the_setting() {
         &format!("UPDATE {q}.t SET j = JSON_SET(j, '$.a', 2), v = 10 WHERE id = 1"),
     )
     .await;
-    let msg = wait_paused_error(&ferry, &task).await;
+    let msg = ferry.wait_paused_error(&task).await;
     eprintln!("paused: {msg}");
     assert!(
         msg.contains("binlog_row_value_options"),

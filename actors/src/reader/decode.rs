@@ -416,11 +416,14 @@ impl EventDecoder {
             .esr
             .get_tme(table_id)
             .ok_or_else(|| self.err(type_code, format!("no table map for id {table_id}")))?;
-        let table = format!(
-            "`{}`.`{}` (table id {table_id})",
-            tme.database_name(),
-            tme.table_name()
-        );
+        // Only for errors: not built for every event.
+        let table = || {
+            format!(
+                "`{}`.`{}` (table id {table_id})",
+                tme.database_name(),
+                tme.table_name()
+            )
+        };
         let shared = matches!(r, RowsEventData::PartialUpdateRowsEvent(_));
         // The driver indexes column metadata without bounds checks in places: a malformed
         // event must not bring the process down.
@@ -449,8 +452,8 @@ impl EventDecoder {
         }));
         let changes = match decoded {
             Ok(Ok(c)) => c,
-            Ok(Err(e)) => return Err(self.err(type_code, format!("{table}: {e}"))),
-            Err(_) => return Err(self.err(type_code, format!("{table}: malformed rows event"))),
+            Ok(Err(e)) => return Err(self.err(type_code, format!("{}: {e}", table()))),
+            Err(_) => return Err(self.err(type_code, format!("{}: malformed rows event", table()))),
         };
         Ok(EventBody::Rows {
             kind,

@@ -87,9 +87,7 @@ pub struct SyncSpec {
     pub batch: usize,
     /// Downstream schema of the progress rows.
     pub meta_schema: String,
-    /// Resume by GTID when only a GTID set is known.
-    pub enable_gtid: bool,
-    /// Replica server id to use (`None`: a free one is picked).
+    /// Replica server id to use (`None`: one is derived from the task and source names).
     pub server_id: Option<u32>,
     /// Binlog client (source setting `binlog-backend`).
     pub backend: crate::reader::Backend,
@@ -121,16 +119,21 @@ pub struct SyncSpec {
 /// restart keeps what it needs.
 #[derive(Default)]
 pub struct NeededPositions {
-    inner: std::sync::Mutex<HashMap<(String, String), BinlogPosition>>,
+    /// Per (task, source): the position needed, and the file last recorded durably.
+    inner: std::sync::Mutex<HashMap<(String, String), Needed>>,
     store: Option<Arc<dyn ferry_relay::CheckpointStore>>,
-    /// The file last recorded durably for each (task, source).
-    recorded: std::sync::Mutex<HashMap<(String, String), String>>,
+}
+
+#[derive(Debug)]
+struct Needed {
+    pos: BinlogPosition,
+    recorded_file: Option<String>,
 }
 
 impl std::fmt::Debug for NeededPositions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NeededPositions")
-            .field("inner", &self.lock())
+            .field("inner", &*self.lock())
             .field("persistent", &self.store.is_some())
             .finish()
     }
@@ -141,35 +144,44 @@ impl NeededPositions {
     pub fn persistent(
         store: Arc<dyn ferry_relay::CheckpointStore>,
     ) -> Result<Self, ferry_relay::StoreError> {
-        let mut inner = HashMap::new();
-        let mut recorded = HashMap::new();
-        for rec in store.needed()? {
-            recorded.insert((rec.task.clone(), rec.source.clone()), rec.pos.name.clone());
-            inner.insert((rec.task, rec.source), rec.pos);
-        }
+        let inner = store
+            .needed()?
+            .into_iter()
+            .map(|rec| {
+                let needed = Needed {
+                    recorded_file: Some(rec.pos.name.clone()),
+                    pos: rec.pos,
+                };
+                ((rec.task, rec.source), needed)
+            })
+            .collect();
         Ok(Self {
             inner: std::sync::Mutex::new(inner),
             store: Some(store),
-            recorded: std::sync::Mutex::new(recorded),
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), BinlogPosition>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Needed>> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records what `task` needs of `source`.
+    /// Records what `task` needs of `source` (durably when the file changed).
     pub fn set(&self, task: &str, source: &str, pos: &BinlogPosition) {
         if pos.name.is_empty() {
             return;
         }
-        let key = (task.to_string(), source.to_string());
-        self.lock().insert(key.clone(), pos.clone());
+        let mut inner = self.lock();
+        let entry = inner
+            .entry((task.to_string(), source.to_string()))
+            .or_insert_with(|| Needed {
+                pos: pos.clone(),
+                recorded_file: None,
+            });
+        entry.pos = pos.clone();
         let Some(store) = &self.store else {
             return;
         };
-        let mut recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
-        if recorded.get(&key) == Some(&pos.name) {
+        if entry.recorded_file.as_ref() == Some(&pos.name) {
             return;
         }
         let rec = ferry_relay::NeededRecord {
@@ -178,9 +190,7 @@ impl NeededPositions {
             pos: pos.clone(),
         };
         match store.put_needed(&rec) {
-            Ok(()) => {
-                recorded.insert(key, pos.name.clone());
-            }
+            Ok(()) => entry.recorded_file = Some(pos.name.clone()),
             Err(e) => tracing::warn!(task, source, error = %e,
                 "cannot record the needed binlog position; relay purges keep it only while this daemon runs"),
         }
@@ -189,10 +199,6 @@ impl NeededPositions {
     /// Forgets a task (stopped).
     pub fn remove_task(&self, task: &str) {
         self.lock().retain(|(t, _), _| t != task);
-        self.recorded
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|(t, _), _| t != task);
         if let Some(store) = &self.store {
             if let Err(e) = store.delete_needed(task) {
                 tracing::warn!(task, error = %e, "cannot forget the needed binlog positions");
@@ -205,7 +211,7 @@ impl NeededPositions {
         self.lock()
             .iter()
             .filter(|((_, s), _)| s == source)
-            .map(|(_, p)| p.clone())
+            .map(|(_, n)| n.pos.clone())
             .min()
     }
 }
@@ -961,4 +967,40 @@ fn passed(pos: &BinlogPosition, until: &BinlogPosition) -> bool {
 /// True when `p` is strictly after `q`.
 fn passed_point(p: &SyncPoint, q: &SyncPoint) -> bool {
     (p.pos.clone(), p.skip_rows) > (q.pos.clone(), q.skip_rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_relay::CheckpointStore;
+
+    fn at(file: &str, pos: u64) -> BinlogPosition {
+        BinlogPosition::new(file, pos).unwrap()
+    }
+
+    #[test]
+    fn needed_positions_are_recorded_once_per_file_and_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(ferry_relay::Store::open(dir.path()).unwrap());
+        {
+            let n = NeededPositions::persistent(store.clone()).unwrap();
+            n.set("t", "up", &at("bin.000001", 100));
+            n.set("t", "up", &at("bin.000001", 900));
+            n.set("t2", "up", &at("bin.000002", 4));
+            assert_eq!(n.min_for("up"), Some(at("bin.000001", 900)));
+            // The durable record is the first position seen in the file: never after the
+            // current one.
+            let mut rec = store.needed().unwrap();
+            rec.sort_by(|a, b| a.task.cmp(&b.task));
+            assert_eq!(rec[0].pos, at("bin.000001", 100));
+            n.set("t", "up", &at("bin.000003", 50));
+        }
+        let n = NeededPositions::persistent(store.clone()).unwrap();
+        assert_eq!(n.min_for("up"), Some(at("bin.000002", 4)));
+        n.remove_task("t2");
+        assert_eq!(n.min_for("up"), Some(at("bin.000003", 50)));
+        let again = NeededPositions::persistent(store).unwrap();
+        assert_eq!(again.min_for("up"), Some(at("bin.000003", 50)));
+        assert_eq!(again.min_for("other"), None);
+    }
 }
