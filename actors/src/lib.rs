@@ -17,6 +17,7 @@ pub mod db;
 pub mod ddl;
 pub mod error;
 pub mod grants;
+pub mod history;
 pub mod pipeline;
 pub mod reader;
 pub mod relay_service;

@@ -9,6 +9,8 @@ use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 
 use crate::db::{Endpoint, Flavor};
+use crate::ddl::dialect::{self, DialectError};
+use crate::ddl::SqlMode;
 use crate::error::TaskError;
 
 /// How a column's value travels from the dump query to the load statement.
@@ -325,35 +327,30 @@ pub struct AdaptedDdl {
     pub changes: Vec<String>,
 }
 
-/// Turns an upstream `CREATE TABLE` into the downstream's: renames the table, adds
-/// `IF NOT EXISTS`, maps collations the target lacks, drops MySQL-only clauses a MariaDB
-/// target rejects.
-pub fn adapt_create_table(ddl: &str, target: &TableName, caps: &TargetCaps) -> AdaptedDdl {
-    let mut changes = Vec::new();
+/// Turns an upstream `CREATE TABLE` (`SHOW CREATE TABLE` of a `from` server) into the
+/// downstream's: renames the table, adds `IF NOT EXISTS`, and renders the rest for the target
+/// ([`crate::ddl::dialect`]: collations the target lacks, the other family's syntax). A
+/// definition the target cannot hold is an error naming what it lacks.
+pub fn adapt_create_table(
+    ddl: &str,
+    target: &TableName,
+    from: Flavor,
+    caps: &TargetCaps,
+) -> Result<AdaptedDdl, DialectError> {
     let body = match skip_create_header(ddl) {
         Some(rest) => rest,
         None => ddl,
     };
-    let mut sql = format!(
+    let sql = format!(
         "CREATE TABLE IF NOT EXISTS {} {}",
         target.quoted(),
         body.trim_start()
     );
-    sql = map_collations(&sql, caps, &mut changes);
-    if caps.flavor == Flavor::Mariadb {
-        // MySQL 8's SRID column attribute is written as a versioned comment MariaDB would run.
-        let re = regex::Regex::new(r"/\*!80003 SRID (\d+) \*/").expect("static regex");
-        if re.is_match(&sql) {
-            changes.push(
-                "dropped MySQL SRID column attributes (MariaDB has no SRID constraint)".into(),
-            );
-            sql = re.replace_all(&sql, "").into_owned();
-        }
-        let enc =
-            regex::Regex::new(r"/\*!80016 DEFAULT ENCRYPTION='[NY]' \*/").expect("static regex");
-        sql = enc.replace_all(&sql, "").into_owned();
-    }
-    AdaptedDdl { sql, changes }
+    let r = dialect::render_for_target(&sql, from, caps, SqlMode::default())?;
+    Ok(AdaptedDdl {
+        sql: r.sql,
+        changes: r.rewrites,
+    })
 }
 
 /// Skips `CREATE TABLE <name>` (the name may be quoted and contain anything) and returns the rest.
@@ -389,32 +386,6 @@ fn skip_ident(s: &str) -> Option<&str> {
     }
 }
 
-fn map_collations(sql: &str, caps: &TargetCaps, changes: &mut Vec<String>) -> String {
-    let re = regex::Regex::new(r"(?i)(COLLATE[ =]+)([A-Za-z0-9_]+)").expect("static regex");
-    let mut out = String::with_capacity(sql.len());
-    let mut last = 0;
-    for cap in re.captures_iter(sql) {
-        let (Some(whole), Some(kw), Some(name)) = (cap.get(0), cap.get(1), cap.get(2)) else {
-            continue;
-        };
-        out.push_str(&sql[last..whole.start()]);
-        match caps.map_collation(name.as_str()) {
-            Some(new) => {
-                let note = format!("collation {} → {}", name.as_str(), new);
-                if !changes.contains(&note) {
-                    changes.push(note);
-                }
-                out.push_str(kw.as_str());
-                out.push_str(&new);
-            }
-            None => out.push_str(whole.as_str()),
-        }
-        last = whole.end();
-    }
-    out.push_str(&sql[last..]);
-    out
-}
-
 /// `CREATE DATABASE IF NOT EXISTS` for a target schema.
 pub fn create_database_sql(schema: &str) -> String {
     format!("CREATE DATABASE IF NOT EXISTS {}", quote_ident(schema))
@@ -439,10 +410,14 @@ mod tests {
         }
     }
 
+    fn adapt(ddl: &str, target: &TableName, from: Flavor, caps: &TargetCaps) -> AdaptedDdl {
+        adapt_create_table(ddl, target, from, caps).unwrap_or_else(|e| panic!("{ddl}: {e}"))
+    }
+
     #[test]
     fn renames_and_maps_mysql8_collations() {
         let ddl = "CREATE TABLE `we``ird` (\n  `id` int NOT NULL,\n  `c` varchar(10) COLLATE utf8mb4_0900_bin,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci";
-        let a = adapt_create_table(ddl, &TableName::new("d", "t`2"), &mariadb());
+        let a = adapt(ddl, &TableName::new("d", "t`2"), Flavor::Mysql, &mariadb());
         assert!(
             a.sql
                 .starts_with("CREATE TABLE IF NOT EXISTS `d`.`t``2` (\n  `id` int"),
@@ -461,7 +436,7 @@ mod tests {
     #[test]
     fn known_collations_are_untouched() {
         let ddl = "CREATE TABLE `t` (`a` char(1) COLLATE latin1_swedish_ci) DEFAULT CHARSET=latin1";
-        let a = adapt_create_table(ddl, &TableName::new("x", "t"), &mariadb());
+        let a = adapt(ddl, &TableName::new("x", "t"), Flavor::Mysql, &mariadb());
         assert_eq!(
             a.sql,
             "CREATE TABLE IF NOT EXISTS `x`.`t` (`a` char(1) COLLATE latin1_swedish_ci) DEFAULT CHARSET=latin1"
@@ -472,10 +447,68 @@ mod tests {
     #[test]
     fn srid_attribute_dropped_for_mariadb() {
         let ddl = "CREATE TABLE `g` (`p` point NOT NULL /*!80003 SRID 4326 */)";
-        let a = adapt_create_table(ddl, &TableName::new("x", "g"), &mariadb());
+        let a = adapt(ddl, &TableName::new("x", "g"), Flavor::Mysql, &mariadb());
         assert_eq!(
             a.sql,
-            "CREATE TABLE IF NOT EXISTS `x`.`g` (`p` point NOT NULL )"
+            "CREATE TABLE IF NOT EXISTS `x`.`g` (`p` point NOT NULL)"
         );
+    }
+
+    /// `SHOW CREATE TABLE` of MySQL 9.7 for a table with MySQL-only parts, as MariaDB gets it.
+    #[test]
+    fn mysql_definition_for_mariadb() {
+        let ddl = "CREATE TABLE `t` (\n  `id` int NOT NULL,\n  `j` json DEFAULT NULL,\n  \
+                   `v` int GENERATED ALWAYS AS (json_extract(`j`,_utf8mb4'$.a')) VIRTUAL,\n  \
+                   `w` varchar(20) GENERATED ALWAYS AS (json_unquote(json_extract(`j`,_utf8mb4'$.b'))) STORED,\n  \
+                   `h` int DEFAULT NULL /*!80023 INVISIBLE */,\n  PRIMARY KEY (`id`),\n  \
+                   KEY `iv` (`v`) /*!80000 INVISIBLE */,\n  \
+                   CONSTRAINT `c1` CHECK ((`id` > 0)),\n  CONSTRAINT `c2` CHECK ((`id` < 100)) /*!80016 NOT ENFORCED */\n\
+                   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci";
+        let a = adapt(ddl, &TableName::new("x", "t"), Flavor::Mysql, &mariadb());
+        assert_eq!(
+            a.sql,
+            "CREATE TABLE IF NOT EXISTS `x`.`t` (\n  `id` int NOT NULL,\n  `j` json DEFAULT NULL,\n  \
+             `v` int GENERATED ALWAYS AS (json_extract(`j`,_utf8mb4'$.a')) VIRTUAL,\n  \
+             `w` varchar(20) GENERATED ALWAYS AS (json_unquote(json_extract(`j`,_utf8mb4'$.b'))) STORED,\n  \
+             `h` int DEFAULT NULL INVISIBLE,\n  PRIMARY KEY (`id`),\n  \
+             KEY `iv` (`v`) IGNORED,\n  \
+             CONSTRAINT `c1` CHECK ((`id` > 0))\n\
+             ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci"
+        );
+        let e = adapt_create_table(
+            "CREATE TABLE `f` (`a` int, KEY `k` (((`a` + 1))))",
+            &TableName::new("x", "f"),
+            Flavor::Mysql,
+            &mariadb(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("functional key parts"), "{e}");
+    }
+
+    /// `SHOW CREATE TABLE` of MariaDB 10.11, as MySQL gets it.
+    #[test]
+    fn mariadb_definition_for_mysql() {
+        let mysql = TargetCaps {
+            flavor: Flavor::Mysql,
+            collations: ["utf8mb4_general_ci", "utf8mb4_bin", "utf8mb4_0900_ai_ci"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        };
+        let ddl = "CREATE TABLE `fz` (\n  `id` int(11) NOT NULL,\n  `d` date DEFAULT curdate(),\n  \
+                   `c` varchar(40) DEFAULT uuid(),\n  `t` text DEFAULT 'x',\n  \
+                   `j` longtext CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL CHECK (json_valid(`j`)),\n  \
+                   `e` datetime DEFAULT current_timestamp(),\n  PRIMARY KEY (`id`),\n  KEY `i` (`d`) IGNORED\n\
+                   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_uca1400_ai_ci";
+        let a = adapt(ddl, &TableName::new("x", "fz"), Flavor::Mariadb, &mysql);
+        assert_eq!(
+            a.sql,
+            "CREATE TABLE IF NOT EXISTS `x`.`fz` (\n  `id` int(11) NOT NULL,\n  `d` date DEFAULT (curdate()),\n  \
+             `c` varchar(40) DEFAULT (uuid()),\n  `t` text DEFAULT ('x'),\n  \
+             `j` longtext CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL CHECK (json_valid(`j`)),\n  \
+             `e` datetime DEFAULT current_timestamp(),\n  PRIMARY KEY (`id`),\n  KEY `i` (`d`) INVISIBLE\n\
+             ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci"
+        );
+        assert_eq!(a.changes.len(), 5, "{:?}", a.changes);
     }
 }

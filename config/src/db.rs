@@ -74,14 +74,26 @@ impl DbConfig {
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Security {
-    /// CA certificate file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// CA certificate file (`""`: none, as DM).
+    #[serde(
+        default,
+        deserialize_with = "crate::soft::blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ssl_ca: Option<String>,
-    /// Client certificate file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Client certificate file (`""`: none).
+    #[serde(
+        default,
+        deserialize_with = "crate::soft::blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ssl_cert: Option<String>,
-    /// Client key file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Client key file (`""`: none).
+    #[serde(
+        default,
+        deserialize_with = "crate::soft::blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ssl_key: Option<String>,
     /// Accepted common names of the peer certificate.
     #[serde(
@@ -90,23 +102,40 @@ pub struct Security {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub cert_allowed_cn: Vec<String>,
-    /// CA certificate, inline PEM.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// CA certificate, inline PEM: text, or the list of byte values DM writes for its Go
+    /// `[]byte` (`ssl-ca-bytes: [45, 45, …]`; `[]`, `""` and `null` mean none).
+    #[serde(
+        default,
+        deserialize_with = "crate::soft::pem_bytes",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ssl_ca_bytes: Option<String>,
-    /// Client key, inline PEM.
-    #[serde(default, skip_serializing)]
+    /// Client key, inline PEM (as `ssl-ca-bytes`).
+    #[serde(default, deserialize_with = "crate::soft::pem_bytes", skip_serializing)]
     pub ssl_key_bytes: Option<String>,
-    /// Client certificate, inline PEM.
-    #[serde(default, skip_serializing)]
+    /// Client certificate, inline PEM (as `ssl-ca-bytes`).
+    #[serde(default, deserialize_with = "crate::soft::pem_bytes", skip_serializing)]
     pub ssl_cert_bytes: Option<String>,
-    /// CA certificate, base64 of the PEM.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// CA certificate, base64 of the PEM (`""`: none).
+    #[serde(
+        default,
+        deserialize_with = "crate::soft::blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ssl_ca_base64: Option<String>,
-    /// Client key, base64 of the PEM.
-    #[serde(default, skip_serializing)]
+    /// Client key, base64 of the PEM (`""`: none).
+    #[serde(
+        default,
+        deserialize_with = "crate::soft::blank_as_none",
+        skip_serializing
+    )]
     pub ssl_key_base64: Option<String>,
-    /// Client certificate, base64 of the PEM.
-    #[serde(default, skip_serializing)]
+    /// Client certificate, base64 of the PEM (`""`: none).
+    #[serde(
+        default,
+        deserialize_with = "crate::soft::blank_as_none",
+        skip_serializing
+    )]
     pub ssl_cert_base64: Option<String>,
 }
 
@@ -129,6 +158,22 @@ impl fmt::Debug for Security {
 }
 
 impl Security {
+    /// True when no certificate, key or CA is given (every key absent or empty, as in
+    /// `get-config` output of DM: `ssl-ca: ""`, `ssl-ca-bytes: []`, …). DM then connects
+    /// without TLS, and so does Ferry: the loader drops such a block.
+    pub fn is_empty(&self) -> bool {
+        let none = |o: &Option<String>| o.as_deref().is_none_or(|s| s.trim().is_empty());
+        none(&self.ssl_ca)
+            && none(&self.ssl_cert)
+            && none(&self.ssl_key)
+            && none(&self.ssl_ca_bytes)
+            && none(&self.ssl_key_bytes)
+            && none(&self.ssl_cert_bytes)
+            && none(&self.ssl_ca_base64)
+            && none(&self.ssl_key_base64)
+            && none(&self.ssl_cert_base64)
+    }
+
     /// The CA certificate content: inline PEM, or decoded base64, or None (then read
     /// [`Security::ssl_ca`] as a file).
     pub fn ca_pem(&self) -> Option<Vec<u8>> {

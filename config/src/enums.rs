@@ -2,6 +2,11 @@
 //!
 //! Words are matched case-insensitively (DM lower-cases most of them) and serialized in
 //! DM's spelling. An unknown word is reported with the other errors of the file.
+//!
+//! DM's Go loader reads `""` (and `null`) as the zero value, which most settings take as
+//! "use the default": those enums read `""` as their default (`empty` below), and the
+//! optional ones (`flavor`, `on-duplicate-logical`) read it as unset through
+//! `soft::empty_as_none`. `task-mode: ""` stays an error, as in DM.
 
 use std::fmt;
 use std::str::FromStr;
@@ -27,6 +32,7 @@ macro_rules! dm_enum {
             $( $(#[$vmeta:meta])* $variant:ident => $text:literal ),+ $(,)?
         }
         $(default $default:ident)?
+        $(empty $empty:ident)?
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,6 +54,11 @@ macro_rules! dm_enum {
 
             fn from_word(text: &str) -> Option<Self> {
                 let t = text.trim();
+                $(
+                    if t.is_empty() {
+                        return Some($name::$empty);
+                    }
+                )?
                 $(
                     if t.eq_ignore_ascii_case($text) {
                         return Some($name::$variant);
@@ -97,6 +108,19 @@ macro_rules! dm_enum {
                     Self::WORDS,
                     Self::ALL[0],
                 )
+            }
+        }
+
+        impl crate::soft::Choice for $name {
+            const WHAT: &'static str = $what;
+            const WORDS: &'static [&'static str] = &[$($text),+];
+
+            fn from_word(text: &str) -> Option<Self> {
+                $name::from_word(text)
+            }
+
+            fn placeholder() -> Self {
+                Self::ALL[0]
             }
         }
     };
@@ -167,7 +191,7 @@ dm_enum! {
 }
 
 dm_enum! {
-    /// `collation_compatible`.
+    /// `collation_compatible` (`""`: `loose`, as DM).
     pub enum CollationCompatible ("collation_compatible") {
         /// Leave `CREATE` statements as they are (default).
         Loose => "loose",
@@ -175,6 +199,7 @@ dm_enum! {
         Strict => "strict",
     }
     default Loose
+    empty Loose
 }
 
 dm_enum! {
@@ -188,7 +213,8 @@ dm_enum! {
 }
 
 dm_enum! {
-    /// `loaders.*.import-mode`. `sql` and `loader` are DM's legacy names of `logical`.
+    /// `loaders.*.import-mode`. `sql` and `loader` are DM's legacy names of `logical`;
+    /// `""` is `logical`, as DM.
     pub enum ImportMode ("import-mode") {
         /// Plain SQL into the downstream (default).
         Logical => "logical",
@@ -202,6 +228,7 @@ dm_enum! {
         Loader => "loader",
     }
     default Logical
+    empty Logical
 }
 
 impl ImportMode {
@@ -228,7 +255,7 @@ dm_enum! {
 }
 
 dm_enum! {
-    /// `loaders.*.on-duplicate-physical`.
+    /// `loaders.*.on-duplicate-physical` (`""`: `none`, as DM).
     pub enum OnDuplicatePhysical ("on-duplicate-physical") {
         /// Do not resolve conflicts (default).
         None => "none",
@@ -236,6 +263,7 @@ dm_enum! {
         Manual => "manual",
     }
     default None
+    empty None
 }
 
 dm_enum! {
@@ -251,7 +279,7 @@ dm_enum! {
 }
 
 dm_enum! {
-    /// `validators.*.mode`.
+    /// `validators.*.mode` (`""`: `none`, as DM).
     pub enum ValidationMode ("validator mode") {
         /// No validation (default).
         None => "none",
@@ -261,6 +289,7 @@ dm_enum! {
         Full => "full",
     }
     default None
+    empty None
 }
 
 dm_enum! {
@@ -276,7 +305,7 @@ dm_enum! {
 }
 
 dm_enum! {
-    /// `mariadb2tidb.mode`.
+    /// `mariadb2tidb.mode` (`""`: `auto`, as DM).
     pub enum MariaDbConversionMode ("mariadb2tidb mode") {
         /// Convert for MariaDB sources only (default).
         Auto => "auto",
@@ -286,6 +315,7 @@ dm_enum! {
         Off => "off",
     }
     default Auto
+    empty Auto
 }
 
 dm_enum! {

@@ -7,7 +7,14 @@
 //! 2. the YAML is parsed strictly by the one parsing function ([`yaml`]): unknown keys, wrong
 //!    types and duplicate keys are errors naming file, line, column and key path;
 //! 3. semantic checks collect all remaining errors (missing
-//!    keys, bad values, undefined or unused rules, …) and warnings (deprecated keys).
+//!    keys, bad values, undefined or unused rules, …) and warnings (deprecated keys, values
+//!    DM accepts with a logged error and ignores, such as a binlog event filter rule with an
+//!    unknown event type: the rule is dropped, as DM drops it).
+//!
+//! DM's zero values (`''`, `[]`, `0`, `null`) are read as DM's Go loader reads them: as
+//! "unset, use the default or detect it" (`flavor: ''`, `timezone: ""`,
+//! `on-duplicate-logical: ""`, `ssl-ca-bytes: []`, `pool-size: 0`, …). The effective values
+//! are those of [`TaskConfig::instance_mydumper`] and its siblings.
 //!
 //! Passwords may be plaintext or encrypted by `ferryctl encrypt` ([`secret`]); they are
 //! decrypted at load time and held in a [`Password`] that never prints.
@@ -142,9 +149,22 @@ fn load<T: DeserializeOwned>(
     }
     let parsed = yaml::parse_document::<T>(&substituted.text, origin, columns, &index, &emptied);
     errors.extend(parsed.errors);
+    let mut soft_warnings = Vec::new();
     for issue in parsed.soft {
+        let warning = issue.warning;
         let error = yaml::soft_error(issue, origin, &index, columns);
-        if !emptied.iter().any(|e| yaml::is_under(&error.path, e)) {
+        if emptied.iter().any(|e| yaml::is_under(&error.path, e)) {
+            continue;
+        }
+        if warning {
+            soft_warnings.push(Warning {
+                origin: error.origin,
+                line: error.line,
+                column: error.column,
+                path: error.path,
+                message: error.message,
+            });
+        } else {
             errors.push(error);
         }
     }
@@ -154,6 +174,7 @@ fn load<T: DeserializeOwned>(
         return Err(errors);
     };
     let mut report = Report::new(origin, &index, columns);
+    report.warnings.extend(soft_warnings);
     check(&mut config, &mut report);
     let damaged: Vec<&str> = parsed
         .dropped

@@ -86,8 +86,13 @@ pub struct BinlogEventRule {
     /// Regexes over DDL text (case-insensitive).
     #[serde(default, deserialize_with = "null_as_default")]
     pub sql_pattern: Vec<String>,
-    /// `Do`, `Ignore` or `Error`; required.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `Do`, `Ignore` or `Error`. When it is missing or invalid, DM logs an error and
+    /// ignores the whole rule; so does Ferry, with a warning.
+    #[serde(
+        default,
+        deserialize_with = "crate::soft::filter_action",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub action: Option<FilterAction>,
 }
 

@@ -40,8 +40,12 @@ pub struct SourceConfig {
     /// Deprecated since DM v6.1 (the daemon's data-dir holds the relay log).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relay_dir: Option<String>,
-    /// `mysql` or `mariadb`; detected from the server when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `mysql` or `mariadb`; detected from the server when absent or `""` (as DM).
+    #[serde(
+        default,
+        deserialize_with = "crate::soft::empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub flavor: Option<Flavor>,
     /// Replica server id; chosen at random when absent or 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -225,14 +229,38 @@ impl CheckerConfig {
         duration_or(&self.backoff_max, DEFAULT_CHECKER_BACKOFF_MAX)
     }
 
-    /// `check-interval` as a duration.
+    /// `check-interval` as a duration (zero means the default, 5s: DM always uses it).
     pub fn check_interval(&self) -> Duration {
-        duration_or(&self.check_interval, DEFAULT_CHECKER_CHECK_INTERVAL)
+        nonzero_or(
+            duration_or(&self.check_interval, DEFAULT_CHECKER_CHECK_INTERVAL),
+            DEFAULT_CHECKER_CHECK_INTERVAL,
+        )
     }
 
-    /// `backoff-min` as a duration.
+    /// `backoff-min` as a duration (zero means the default, 1s: DM always uses it).
     pub fn backoff_min(&self) -> Duration {
-        duration_or(&self.backoff_min, DEFAULT_CHECKER_BACKOFF_MIN)
+        nonzero_or(
+            duration_or(&self.backoff_min, DEFAULT_CHECKER_BACKOFF_MIN),
+            DEFAULT_CHECKER_BACKOFF_MIN,
+        )
+    }
+
+    /// `backoff-factor` (zero means the default, 2: DM always uses it).
+    pub fn backoff_factor(&self) -> f64 {
+        if self.backoff_factor > 0.0 && self.backoff_factor.is_finite() {
+            self.backoff_factor
+        } else {
+            DEFAULT_CHECKER_BACKOFF_FACTOR
+        }
+    }
+}
+
+/// `d`, or the Go duration `default` when `d` is zero (DM's zero value: unset).
+pub(crate) fn nonzero_or(d: Duration, default: &str) -> Duration {
+    if d.is_zero() {
+        duration_or(default, default)
+    } else {
+        d
     }
 }
 

@@ -55,8 +55,12 @@ pub struct TaskConfig {
     /// Deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heartbeat_report_interval: Option<u64>,
-    /// Session `time_zone` of both ends; default: the downstream's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Session `time_zone` of both ends; default (absent or `""`, as DM): the downstream's.
+    #[serde(
+        default,
+        deserialize_with = "crate::soft::blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub timezone: Option<String>,
     /// Case-sensitive schema/table matching.
     #[serde(default)]
@@ -127,24 +131,24 @@ pub struct TaskConfig {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub block_allow_list: BTreeMap<String, BaListRule>,
-    /// Dump settings by name.
+    /// Dump settings by name (an entry may be `null`: the defaults, as DM).
     #[serde(
         default,
-        deserialize_with = "null_as_default",
+        deserialize_with = "crate::soft::map_null_values_as_default",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub mydumpers: BTreeMap<String, MydumperConfig>,
-    /// Load settings by name.
+    /// Load settings by name (an entry may be `null`: the defaults).
     #[serde(
         default,
-        deserialize_with = "null_as_default",
+        deserialize_with = "crate::soft::map_null_values_as_default",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub loaders: BTreeMap<String, LoaderConfig>,
-    /// Replication settings by name.
+    /// Replication settings by name (an entry may be `null`: the defaults).
     #[serde(
         default,
-        deserialize_with = "null_as_default",
+        deserialize_with = "crate::soft::map_null_values_as_default",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub syncers: BTreeMap<String, SyncerConfig>,
@@ -284,10 +288,11 @@ pub struct Meta {
 }
 
 impl Meta {
-    /// The file position, if `binlog-name` is set (pos defaults to 4, the first event).
+    /// The file position, if `binlog-name` is set (pos defaults to 4, the first event; a
+    /// position below 4, as `binlog-pos: 0`, is 4 too, as DM's binlog client does).
     pub fn position(&self) -> Option<BinlogPosition> {
         let name = non_empty(&self.binlog_name)?;
-        BinlogPosition::new(name, self.binlog_pos.unwrap_or(4)).ok()
+        BinlogPosition::new(name, self.binlog_pos.unwrap_or(4).max(4)).ok()
     }
 
     /// The GTID set, if `binlog-gtid` is set and parses (MySQL form first, then MariaDB).
@@ -402,6 +407,13 @@ impl TaskConfig {
         if let Some(t) = inst.mydumper_thread.filter(|&t| t != 0) {
             cfg.threads = t;
         }
+        cfg.threads = cfg.effective_threads();
+        if cfg.statement_size == Some(0) {
+            cfg.statement_size = None;
+        }
+        if cfg.rows == Some(0) {
+            cfg.rows = None;
+        }
         cfg
     }
 
@@ -438,7 +450,8 @@ impl TaskConfig {
 
     /// The effective replication settings of instance `i` (`syncer-thread` overrides
     /// `worker-count`; zero `queue-size`/`checkpoint-flush-interval` mean the defaults;
-    /// `safe-mode-duration` is filled in).
+    /// `safe-mode-duration` is filled in). A `worker-count` of 0, which DM accepts and then
+    /// fails with, is the default (16); a `batch` of 0 is 1, which is how DM runs it.
     pub fn instance_syncer(&self, i: usize) -> SyncerConfig {
         let Some(inst) = self.mysql_instances.get(i) else {
             return SyncerConfig::default();
@@ -454,16 +467,21 @@ impl TaskConfig {
         if let Some(t) = inst.syncer_thread.filter(|&t| t != 0) {
             cfg.worker_count = t;
         }
+        if cfg.worker_count == 0 {
+            cfg.worker_count = DEFAULT_WORKER_COUNT;
+        }
+        cfg.batch = cfg.batch.max(1);
         cfg
     }
 
-    /// The validation settings of instance `i` (mode `none` unless it names a validator).
+    /// The validation settings of instance `i` (mode `none` unless it names a validator),
+    /// zero values replaced by the defaults ([`ValidatorConfig::adjusted`]).
     pub fn instance_validator(&self, i: usize) -> ValidatorConfig {
         self.mysql_instances
             .get(i)
             .and_then(|inst| non_empty(&inst.validator_config_name))
             .and_then(|n| self.validators.get(n))
-            .cloned()
+            .map(ValidatorConfig::adjusted)
             .unwrap_or_default()
     }
 

@@ -11,7 +11,7 @@ use crate::enums::{
 };
 use crate::extra_args::{DumpExtraArgs, ExtraArgsError};
 use crate::quantity::{parse_byte_size, parse_go_duration};
-use crate::source::duration_or;
+use crate::source::{duration_or, nonzero_or};
 use crate::yaml::null_as_default;
 
 fn yes() -> bool {
@@ -32,10 +32,11 @@ pub struct MydumperConfig {
     /// Legacy path of the mydumper binary; not used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mydumper_path: Option<String>,
-    /// Dump threads (also the precheck concurrency).
+    /// Dump threads (also the precheck concurrency); 0 means dumpling's default, 4, as in DM.
     #[serde(default = "d_threads")]
     pub threads: u32,
-    /// Target size of a dumped chunk; a bare number is MB.
+    /// Target size of a dumped chunk; a bare number is MB. `""` means the default, 64 MB;
+    /// `0` means no size limit (see [`MydumperConfig::chunk_filesize_limit`]).
     #[serde(default = "d_chunk_filesize", deserialize_with = "null_as_default")]
     pub chunk_filesize: String,
     /// Maximum size of one INSERT statement (dumpling `-S`).
@@ -96,6 +97,31 @@ impl MydumperConfig {
     pub fn chunk_filesize_bytes(&self) -> Result<u64, String> {
         parse_byte_size(&self.chunk_filesize, 1 << 20)
     }
+
+    /// The size limit of a chunk in bytes, as dumpling reads `chunk-filesize`: None for `0`
+    /// (no size limit: chunks are cut by rows only), the default (64 MB) for `""`.
+    pub fn chunk_filesize_limit(&self) -> Result<Option<u64>, String> {
+        let text = match self.chunk_filesize.trim() {
+            "" => DEFAULT_CHUNK_FILESIZE,
+            t => t,
+        };
+        parse_byte_size(text, 1 << 20).map(|b| Some(b).filter(|&b| b > 0))
+    }
+
+    /// `threads`, 0 meaning dumpling's default (4), as DM passes only positive values.
+    pub fn effective_threads(&self) -> u32 {
+        if self.threads == 0 {
+            DEFAULT_MYDUMPER_THREADS
+        } else {
+            self.threads
+        }
+    }
+
+    /// `statement-size`, None when unset or 0 (dumpling's default, as DM passes only
+    /// positive values).
+    pub fn effective_statement_size(&self) -> Option<u64> {
+        self.statement_size.filter(|&s| s > 0)
+    }
 }
 
 fn d_pool_size() -> u32 {
@@ -113,6 +139,12 @@ fn d_checksum() -> PostOpLevel {
 fn d_analyze() -> PostOpLevel {
     PostOpLevel::Optional
 }
+fn checksum_level<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PostOpLevel, D::Error> {
+    crate::soft::choice_or(d, d_checksum())
+}
+fn analyze_level<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PostOpLevel, D::Error> {
+    crate::soft::choice_or(d, d_analyze())
+}
 
 /// Load settings (`loaders.NAME` or an instance's inline `loader`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,18 +156,30 @@ pub struct LoaderConfig {
     /// Directory (or S3 URL) of dumped files in DM; Ferry streams without staging files.
     #[serde(default = "d_dir", deserialize_with = "null_as_default")]
     pub dir: String,
-    /// Local sort directory of physical import (default: `dir`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Local sort directory of physical import (default, also for `""`: `dir`).
+    #[serde(
+        default,
+        deserialize_with = "crate::soft::blank_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sorting_dir_physical: Option<String>,
     /// `logical` (default), `physical` or `import-into`.
     #[serde(default)]
     pub import_mode: ImportMode,
-    /// Deprecated name of `on-duplicate-logical`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Deprecated name of `on-duplicate-logical` (`""`: not set).
+    #[serde(
+        default,
+        deserialize_with = "crate::soft::empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub on_duplicate: Option<OnDuplicateLogical>,
-    /// Conflict handling of logical import (None: not set; see
+    /// Conflict handling of logical import (None: not set, also for `""` as DM; see
     /// [`LoaderConfig::effective_on_duplicate`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::soft::empty_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub on_duplicate_logical: Option<OnDuplicateLogical>,
     /// Conflict handling of physical import.
     #[serde(default)]
@@ -143,11 +187,11 @@ pub struct LoaderConfig {
     /// Disk quota of physical import (`"0"`: none).
     #[serde(default = "d_disk_quota", deserialize_with = "null_as_default")]
     pub disk_quota_physical: String,
-    /// `ADMIN CHECKSUM TABLE` after physical import.
-    #[serde(default = "d_checksum")]
+    /// `ADMIN CHECKSUM TABLE` after physical import (`""`: `required`, as DM).
+    #[serde(default = "d_checksum", deserialize_with = "checksum_level")]
     pub checksum_physical: PostOpLevel,
-    /// `ANALYZE TABLE` after physical import.
-    #[serde(default = "d_analyze")]
+    /// `ANALYZE TABLE` after physical import (`""`: `optional`, as DM).
+    #[serde(default = "d_analyze", deserialize_with = "analyze_level")]
     pub analyze: PostOpLevel,
     /// Physical import only: concurrency of sending KV data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -396,34 +440,68 @@ impl Default for ValidatorConfig {
 }
 
 impl ValidatorConfig {
-    /// `validate-interval` as a duration.
+    /// `validate-interval` as a duration (zero: the default, as DM's `Adjust`).
     pub fn validate_interval(&self) -> Duration {
-        duration_or(&self.validate_interval, DEFAULT_VALIDATOR_VALIDATE_INTERVAL)
+        let d = DEFAULT_VALIDATOR_VALIDATE_INTERVAL;
+        nonzero_or(duration_or(&self.validate_interval, d), d)
     }
 
-    /// `check-interval` as a duration.
+    /// `check-interval` as a duration (zero: the default).
     pub fn check_interval(&self) -> Duration {
-        duration_or(&self.check_interval, DEFAULT_VALIDATOR_CHECK_INTERVAL)
+        let d = DEFAULT_VALIDATOR_CHECK_INTERVAL;
+        nonzero_or(duration_or(&self.check_interval, d), d)
     }
 
-    /// `row-error-delay` as a duration.
+    /// `row-error-delay` as a duration (zero: the default).
     pub fn row_error_delay(&self) -> Duration {
-        duration_or(&self.row_error_delay, DEFAULT_VALIDATOR_ROW_ERROR_DELAY)
+        let d = DEFAULT_VALIDATOR_ROW_ERROR_DELAY;
+        nonzero_or(duration_or(&self.row_error_delay, d), d)
     }
 
-    /// `meta-flush-interval` as a duration.
+    /// `meta-flush-interval` as a duration (zero: the default).
     pub fn meta_flush_interval(&self) -> Duration {
-        duration_or(
-            &self.meta_flush_interval,
-            DEFAULT_VALIDATOR_META_FLUSH_INTERVAL,
-        )
+        let d = DEFAULT_VALIDATOR_META_FLUSH_INTERVAL;
+        nonzero_or(duration_or(&self.meta_flush_interval, d), d)
     }
 
-    /// `max-pending-row-size` in bytes.
+    /// `max-pending-row-size` in bytes (`""`: the default, 500m).
     pub fn max_pending_row_size_bytes(&self) -> u64 {
         parse_byte_size(&self.max_pending_row_size, 1)
             .or_else(|_| parse_byte_size(DEFAULT_VALIDATOR_MAX_PENDING_ROW_SIZE, 1))
             .unwrap_or(0)
+    }
+
+    /// These settings with DM's zero values replaced by the defaults, as DM's
+    /// `ValidatorConfig.Adjust` does: `mode: ""` is `none` (done when parsing), a
+    /// `worker-count`, `batch-query-size` or `max-pending-row-count` of 0 and a zero
+    /// duration mean the default, and so does an empty `max-pending-row-size`.
+    pub fn adjusted(&self) -> ValidatorConfig {
+        let text = |t: &str, d: &str| match parse_go_duration(t) {
+            Ok(v) if !v.is_zero() => t.to_string(),
+            _ => d.to_string(),
+        };
+        let or = |v: u32, d: u32| if v == 0 { d } else { v };
+        ValidatorConfig {
+            mode: self.mode,
+            worker_count: or(self.worker_count, DEFAULT_VALIDATOR_WORKER_COUNT),
+            validate_interval: text(&self.validate_interval, DEFAULT_VALIDATOR_VALIDATE_INTERVAL),
+            check_interval: text(&self.check_interval, DEFAULT_VALIDATOR_CHECK_INTERVAL),
+            row_error_delay: text(&self.row_error_delay, DEFAULT_VALIDATOR_ROW_ERROR_DELAY),
+            meta_flush_interval: text(
+                &self.meta_flush_interval,
+                DEFAULT_VALIDATOR_META_FLUSH_INTERVAL,
+            ),
+            batch_query_size: or(self.batch_query_size, DEFAULT_VALIDATOR_BATCH_QUERY_SIZE),
+            max_pending_row_size: match self.max_pending_row_size.trim() {
+                "" => DEFAULT_VALIDATOR_MAX_PENDING_ROW_SIZE.to_string(),
+                s => s.to_string(),
+            },
+            max_pending_row_count: if self.max_pending_row_count == 0 {
+                DEFAULT_VALIDATOR_MAX_PENDING_ROW_COUNT
+            } else {
+                self.max_pending_row_count
+            },
+        }
     }
 }
 

@@ -7,8 +7,11 @@ use ferry_model::gtid::GtidSet;
 use ferry_model::position::split_file_name;
 
 use crate::daemon::{check_addr, DaemonConfig};
-use crate::db::DbConfig;
-use crate::defaults::{CHECKING_ITEMS, DEFAULT_META_SCHEMA, FILTER_EVENTS, MAX_SOURCE_ID_LENGTH};
+use crate::db::{DbConfig, Security};
+use crate::defaults::{
+    CHECKING_ITEMS, DEFAULT_BATCH, DEFAULT_META_SCHEMA, DEFAULT_WORKER_COUNT, FILTER_EVENTS,
+    MAX_SOURCE_ID_LENGTH,
+};
 use crate::enums::{BinlogBackend, Flavor, ImportMode, ShardMode, TaskMode};
 use crate::env::ColumnMap;
 use crate::error::{ConfigError, ConfigErrors, ErrorKind, Warning};
@@ -181,6 +184,21 @@ fn db(r: &mut Report, path: &str, db: &mut DbConfig, key: Option<&SecretKey>) {
         Ok(p) => db.password = Password::new(p),
         Err(e) => r.error(join(path, "password"), ErrorKind::Secret, e.to_string()),
     }
+    // A block without any certificate (`security: {}`, or DM's own output `ssl-ca: ""`,
+    // `ssl-ca-bytes: []`, …) means no TLS, as in DM.
+    if db.security.as_ref().is_some_and(Security::is_empty) {
+        if db
+            .security
+            .as_ref()
+            .is_some_and(|s| !s.cert_allowed_cn.is_empty())
+        {
+            r.warn(
+                join(path, "security.cert-allowed-cn"),
+                "ignored: no certificate is given, so the connection does not use TLS",
+            );
+        }
+        db.security = None;
+    }
     if let Some(sec) = &db.security {
         let sec_path = join(path, "security");
         for (name, value) in [
@@ -205,48 +223,66 @@ fn db(r: &mut Report, path: &str, db: &mut DbConfig, key: Option<&SecretKey>) {
     }
 }
 
-fn filter_rule(r: &mut Report, path: &str, rule: &BinlogEventRule) {
-    if rule.schema_pattern.is_empty() {
-        r.error(
-            join(path, "schema-pattern"),
-            ErrorKind::Missing,
-            "schema-pattern is required",
+/// Checks a binlog event filter rule as DM's binlog-filter does when it builds the filter
+/// (`pkg/binlog-filter`, `NewBinlogEvent`): a rule it cannot use (empty or invalid pattern,
+/// unknown event type, invalid `sql-pattern`, missing or invalid `action`) is logged and
+/// ignored, and the file is accepted. Ferry warns at the place of each problem and returns
+/// false: the caller drops the rule. Blank event names (DM's no-op "null event") are
+/// removed from the rule.
+fn filter_rule(r: &mut Report, path: &str, rule: &mut BinlogEventRule) -> bool {
+    fn unusable(r: &mut Report, at: String, problem: String) {
+        r.warn(
+            at,
+            format!(
+                "{problem}; DM logs an error and ignores this whole filter rule, so does Ferry"
+            ),
         );
+    }
+    let mut usable = true;
+    if rule.schema_pattern.is_empty() {
+        unusable(
+            r,
+            join(path, "schema-pattern"),
+            "schema-pattern is empty".into(),
+        );
+        usable = false;
     }
     for (key, pat) in [
         ("schema-pattern", &rule.schema_pattern),
         ("table-pattern", &rule.table_pattern),
     ] {
         if let Err(e) = check_selector_pattern(pat) {
-            r.error(join(path, key), ErrorKind::InvalidValue, e);
+            unusable(r, join(path, key), e);
+            usable = false;
         }
     }
     for (j, ev) in rule.events.iter().enumerate() {
         let ev = ev.trim();
-        if !FILTER_EVENTS.iter().any(|k| k.eq_ignore_ascii_case(ev)) {
-            r.error(
+        if !ev.is_empty() && !FILTER_EVENTS.iter().any(|k| k.eq_ignore_ascii_case(ev)) {
+            unusable(
+                r,
                 format!("{path}.events[{j}]"),
-                ErrorKind::InvalidValue,
                 format!("unknown event type `{ev}`"),
             );
+            usable = false;
         }
     }
     for (j, pat) in rule.sql_pattern.iter().enumerate() {
         if let Err(e) = check_regex(pat) {
-            r.error(
-                format!("{path}.sql-pattern[{j}]"),
-                ErrorKind::InvalidValue,
-                e,
-            );
+            unusable(r, format!("{path}.sql-pattern[{j}]"), e);
+            usable = false;
         }
     }
     if rule.action.is_none() {
-        r.error(
-            join(path, "action"),
-            ErrorKind::Missing,
-            "action is required: Do, Ignore or Error",
-        );
+        let key = join(path, "action");
+        // A present but invalid action was already reported while parsing.
+        if !r.index.contains(&key) {
+            unusable(r, key, "no action (Do, Ignore or Error)".into());
+        }
+        usable = false;
     }
+    rule.events.retain(|e| !e.trim().is_empty());
+    usable
 }
 
 fn duration(r: &mut Report, path: &str, text: &str) -> Option<std::time::Duration> {
@@ -367,29 +403,34 @@ pub(crate) fn source(cfg: &mut SourceConfig, r: &mut Report, key: Option<&Secret
     duration(r, "checker.backoff-rollback", &c.backoff_rollback);
     duration(r, "checker.check-interval", &c.check_interval);
     let max = duration(r, "checker.backoff-max", &c.backoff_max);
-    let min = duration(r, "checker.backoff-min", &c.backoff_min);
+    // The hidden `backoff-min` (like `check-interval` and `backoff-factor`) is reset to its
+    // default by DM; a zero value means that default here too.
+    let min = duration(r, "checker.backoff-min", &c.backoff_min).map(|_| c.backoff_min());
     if let (Some(max), Some(min)) = (max, min) {
         if max < min {
             r.error(
                 "checker.backoff-max",
                 ErrorKind::InvalidValue,
                 format!(
-                    "backoff-max ({}) is smaller than backoff-min ({})",
-                    c.backoff_max, c.backoff_min
+                    "backoff-max ({}) is smaller than backoff-min ({min:?})",
+                    c.backoff_max
                 ),
             );
         }
     }
-    if c.backoff_factor <= 0.0 || !c.backoff_factor.is_finite() {
+    if c.backoff_factor < 0.0 || !c.backoff_factor.is_finite() {
         r.error(
             "checker.backoff-factor",
             ErrorKind::InvalidValue,
-            "must be a positive number",
+            "must be a positive number (0 means the default, 2)",
         );
     }
-    for (i, rule) in cfg.filters.iter().enumerate() {
-        filter_rule(r, &format!("filters[{i}]"), rule);
+    let mut keep = Vec::with_capacity(cfg.filters.len());
+    for (i, rule) in cfg.filters.iter_mut().enumerate() {
+        keep.push(filter_rule(r, &format!("filters[{i}]"), rule));
     }
+    let mut keep = keep.into_iter();
+    cfg.filters.retain(|_| keep.next().unwrap_or(true));
 }
 
 // ---------------------------------------------------------------- task.yaml
@@ -544,8 +585,13 @@ pub(crate) fn task(cfg: &mut TaskConfig, r: &mut Report, key: Option<&SecretKey>
     for (name, rule) in &cfg.routes {
         route_rule(r, &format!("routes.{name}"), rule);
     }
-    for (name, rule) in &cfg.filters {
-        filter_rule(r, &format!("filters.{name}"), rule);
+    // Rules DM would ignore are dropped at the end, once the references to them are
+    // checked (DM checks the references on the rules as written).
+    let mut ignored_filters = Vec::new();
+    for (name, rule) in cfg.filters.iter_mut() {
+        if !filter_rule(r, &format!("filters.{name}"), rule) {
+            ignored_filters.push(name.clone());
+        }
     }
     for (name, rule) in &cfg.expression_filter {
         expression_filter(r, &format!("expression-filter.{name}"), rule);
@@ -646,6 +692,9 @@ pub(crate) fn task(cfg: &mut TaskConfig, r: &mut Report, key: Option<&SecretKey>
     }
 
     foreign_key_mode(cfg, r);
+    for name in ignored_filters {
+        cfg.filters.remove(&name);
+    }
 }
 
 fn is_empty_json(v: &serde_json::Value) -> bool {
@@ -729,7 +778,7 @@ fn instance(
             if let Some(g) = gtid {
                 check_gtid(r, &at("meta.binlog-gtid"), g, None);
             }
-            if meta.binlog_pos.is_some() && name.is_none() {
+            if meta.binlog_pos.is_some_and(|p| p != 0) && name.is_none() {
                 r.warn(at("meta.binlog-pos"), "ignored without binlog-name");
             }
             if matches!(
@@ -1044,13 +1093,7 @@ fn ba_rule(r: &mut Report, path: &str, rule: &BaListRule) {
 }
 
 fn mydumper(r: &mut Report, path: &str, m: &MydumperConfig) {
-    if m.threads == 0 {
-        r.error(
-            join(path, "threads"),
-            ErrorKind::InvalidValue,
-            "must be at least 1",
-        );
-    }
+    // `threads: 0` is dumpling's default (4), as in DM; `chunk-filesize: ""` is 64 MB.
     if !m.chunk_filesize.trim().is_empty() {
         if let Err(e) = m.chunk_filesize_bytes() {
             r.error(join(path, "chunk-filesize"), ErrorKind::InvalidValue, e);
@@ -1117,17 +1160,22 @@ fn loader(r: &mut Report, path: &str, l: &LoaderConfig) {
 
 fn syncer(r: &mut Report, path: &str, s: &SyncerConfig) {
     if s.worker_count == 0 {
-        r.error(
+        r.warn(
             join(path, "worker-count"),
-            ErrorKind::InvalidValue,
-            "must be at least 1",
+            format!(
+                "0 workers cannot apply any change (DM accepts it, then fails at the first row \
+                 change); Ferry uses the default, {DEFAULT_WORKER_COUNT}, unless syncer-thread \
+                 is set"
+            ),
         );
     }
     if s.batch == 0 {
-        r.error(
+        r.warn(
             join(path, "batch"),
-            ErrorKind::InvalidValue,
-            "must be at least 1",
+            format!(
+                "0 writes each row change in its own downstream transaction, as DM does (the \
+                 default is {DEFAULT_BATCH})"
+            ),
         );
     }
     match s.check_safe_mode_duration() {
@@ -1169,12 +1217,15 @@ fn validator(r: &mut Report, path: &str, v: &ValidatorConfig) {
     ] {
         duration(r, &join(path, key), text);
     }
-    if let Err(e) = parse_byte_size(&v.max_pending_row_size, 1) {
-        r.error(
-            join(path, "max-pending-row-size"),
-            ErrorKind::InvalidValue,
-            e,
-        );
+    // Zero values (`""`, `0`, `0s`) mean DM's defaults (`ValidatorConfig.Adjust`).
+    if !v.max_pending_row_size.trim().is_empty() {
+        if let Err(e) = parse_byte_size(&v.max_pending_row_size, 1) {
+            r.error(
+                join(path, "max-pending-row-size"),
+                ErrorKind::InvalidValue,
+                e,
+            );
+        }
     }
 }
 

@@ -272,7 +272,6 @@ impl KeyIndex {
     }
 
     /// True when the document has this key path.
-    #[cfg(test)]
     pub(crate) fn contains(&self, path: &str) -> bool {
         self.entries.contains_key(path)
     }
@@ -786,6 +785,7 @@ pub fn parse_yaml<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T, Co
         parsed
             .soft
             .into_iter()
+            .filter(|s| !s.warning)
             .map(|s| soft_error(s, origin, &index, &columns)),
     );
     match parsed.value {

@@ -331,13 +331,11 @@ shadow-table-rules: [\"^_(?=x)\"]
     assert!(at(&errs, "block-allow-list.ba.do-tables[0].tbl-name")
         .message
         .contains("backreference"));
-    assert_eq!(at(&errs, "filters.f.schema-pattern").line, Some(15));
-    assert!(at(&errs, "filters.f.events[1]")
-        .message
-        .contains("`explode`"));
-    assert_eq!(
-        at(&errs, "filters.f.sql-pattern[0]").kind,
-        ErrorKind::InvalidValue
+    // A binlog event filter rule DM cannot use is logged and ignored by DM, not refused:
+    // its problems are warnings (see `filter_rules_dm_cannot_use_warn`).
+    assert!(
+        !errs.errors().iter().any(|e| e.path.starts_with("filters.")),
+        "{errs}"
     );
     assert!(at(&errs, "routes.r.extract-table.table-regexp")
         .message
@@ -381,11 +379,74 @@ filters:
     assert_eq!(find("from.host").kind, ErrorKind::Missing);
     assert_eq!(find("from.host").line, Some(6));
     assert_eq!(find("checker.backoff-max").line, Some(9));
-    assert_eq!(find("filters[0].schema-pattern").line, Some(11));
-    assert_eq!(find("filters[0].action").line, Some(12));
+    // The unusable filter rule is not an error: DM logs it and ignores the rule.
+    assert!(
+        !errs.errors().iter().any(|e| e.path.starts_with("filters")),
+        "{errs}"
+    );
     for e in errs.errors() {
         assert_eq!(e.origin, "source.yaml");
     }
+}
+
+#[test]
+fn filter_rules_dm_cannot_use_warn() {
+    // The filter of `patterns_are_checked_as_re2`, in an otherwise valid task.
+    let text = format!(
+        "{HEAD}\
+mysql-instances:
+  - source-id: a
+    filter-rules: [f, ok]
+filters:
+  f: {{schema-pattern: \"a*b\", events: [\"insert\", \"explode\"], sql-pattern: [\"(\"], action: Do}}
+  ok: {{schema-pattern: a, events: [\"all dml\"], action: Ignore}}
+"
+    );
+    let loaded = parse_task_str(&text, "task.yaml", &no_env, None).unwrap();
+    let w = |path: &str| {
+        loaded
+            .warnings
+            .iter()
+            .find(|w| w.path == path)
+            .unwrap_or_else(|| panic!("no warning at {path}: {:#?}", loaded.warnings))
+    };
+    let pattern = w("filters.f.schema-pattern");
+    assert_eq!((pattern.line, pattern.column), (Some(9), Some(7)));
+    assert!(w("filters.f.events[1]").to_string().starts_with(
+        "task.yaml:9:49: filters.f.events[1]: unknown event type `explode`; DM logs an error \
+         and ignores this whole filter rule"
+    ));
+    assert_eq!(w("filters.f.sql-pattern[0]").line, Some(9));
+    // The rule is dropped; the other one stays.
+    let t = &loaded.config;
+    assert!(!t.filters.contains_key("f"));
+    assert_eq!(t.instance_filters(0).len(), 1);
+
+    // The same in source.yaml, where an invalid action is also only a warning.
+    let text = "\
+source-id: s
+from: {host: h}
+filters:
+  - schema-pattern: \"\"
+    action: Explode
+  - schema-pattern: db
+    action: Ignore
+";
+    let loaded = parse_source_str(text, "source.yaml", &no_env, None).unwrap();
+    let shown: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        shown[0].starts_with("source.yaml:4:5: filters[0].schema-pattern: schema-pattern is empty"),
+        "{shown:#?}"
+    );
+    assert!(
+        shown[1].starts_with(
+            "source.yaml:5:13: filters[0].action: invalid filter action `Explode`: expected one \
+             of Do, Ignore, Error"
+        ),
+        "{shown:#?}"
+    );
+    assert_eq!(loaded.config.filters.len(), 1);
+    assert_eq!(loaded.config.filters[0].schema_pattern, "db");
 }
 
 #[test]

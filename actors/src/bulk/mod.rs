@@ -81,14 +81,44 @@ pub struct BulkSpec {
     pub needed: Arc<crate::sync::NeededPositions>,
 }
 
-/// A selected table: its metadata and its downstream name.
+/// A selected table: its metadata, its definition and its downstream name.
 struct Selected {
     meta: TableMeta,
     target: TableName,
+    /// `SHOW CREATE TABLE` of the upstream table.
+    create_sql: String,
 }
 
+/// How many times the full phase re-reads the table list and definitions when a DDL changed
+/// them while it took its start position.
+const START_ATTEMPTS: u32 = 20;
+
+/// True when `e` says that a table does not exist (dropped or renamed upstream).
+fn is_no_such_table(e: &TaskError) -> bool {
+    matches!(e, TaskError::Sql { side: crate::error::Side::Upstream, source: mysql_async::Error::Server(s), .. } if s.code == 1146)
+}
+
+/// What the full phase compares to tell whether a DDL ran while it took its start position:
+/// every selected table's name and definition (without the moving `AUTO_INCREMENT=` counter).
+fn shapes(tables: &[Selected]) -> Vec<(&TableName, String)> {
+    let counter = regex::Regex::new(r" AUTO_INCREMENT=\d+").expect("static regex");
+    tables
+        .iter()
+        .map(|t| {
+            (
+                &t.meta.name,
+                counter.replace(&t.create_sql, "").into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Upstream sessions of the full phase: UTC, long timeouts, and the default `sql_mode`, so
+/// that `SHOW CREATE TABLE` quotes names with backquotes whatever the upstream's global
+/// `sql_mode` (`ANSI_QUOTES` would print `"id"`, which the downstream reads as a string).
 const UPSTREAM_INIT: &[&str] = &[
     "SET SESSION time_zone = '+00:00'",
+    "SET SESSION sql_mode = ''",
     "SET SESSION net_write_timeout = 3600",
     "SET SESSION net_read_timeout = 3600",
     "SET SESSION wait_timeout = 28800",
@@ -126,11 +156,52 @@ pub async fn run(
     let caps = TargetCaps::detect(&mut dctl, down, down_info.flavor).await?;
     info!(upstream = %up_info.version_text, downstream = %down_info.version_text, "full phase starting");
 
-    let tables = select_tables(spec, &mut ctl).await?;
-    prepare_target(spec, &mut ctl, &mut dctl, &caps, &tables).await?;
-    let ledger = sql::ledger_table(&spec.meta_schema, &spec.task);
-
     let state = store.full_phase(&spec.task, &spec.source_id)?;
+    // The start position comes before the table list and the definitions (a table created
+    // after it is copied and its CREATE replayed harmlessly; one created before it is listed).
+    // A fresh start reads the list and definitions on both sides of the start position and
+    // retries until nothing changed in between, so that they are those at the start position.
+    let mut workers = Vec::with_capacity(spec.threads.max(1));
+    let (start, tables) = match &state.start {
+        Some(start) => {
+            info!(position = %start, "resuming the full phase; start position from the checkpoint");
+            for _ in 0..spec.threads.max(1) {
+                workers.push(open_snapshot(up).await?);
+            }
+            (start.clone(), select_tables(spec, &mut ctl).await?)
+        }
+        None => {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let before = select_tables(spec, &mut ctl).await?;
+                workers.clear();
+                let start =
+                    lock_and_open_snapshots(spec, &mut ctl, &up_info, &before, &mut workers)
+                        .await?;
+                let after = select_tables(spec, &mut ctl).await?;
+                if shapes(&before) == shapes(&after) {
+                    store.put_full_start(&spec.task, &spec.source_id, &start)?;
+                    info!(position = %start, "full phase start position recorded");
+                    break (start, after);
+                }
+                if attempt >= START_ATTEMPTS {
+                    return Err(TaskError::Binlog {
+                        message: format!(
+                            "the selected tables' definitions kept changing (DDL) while the full \
+                             phase took its start position ({attempt} attempts); retrying later"
+                        ),
+                        transient: true,
+                    });
+                }
+                warn!(attempt, "a DDL changed the selected tables while the start position was taken; reading them again");
+                tokio::time::sleep(std::time::Duration::from_millis(100 * u64::from(attempt)))
+                    .await;
+            }
+        }
+    };
+    prepare_target(spec, &mut dctl, up_info.flavor, &caps, &tables).await?;
+    let ledger = sql::ledger_table(&spec.meta_schema, &spec.task);
 
     // What is already committed: the downstream ledger is authoritative.
     let mut done: HashMap<ChunkId, (u64, u64)> = state
@@ -167,24 +238,6 @@ pub async fn run(
             store.put_chunk_done(&spec.task, &spec.source_id, &ChunkDone { id, rows, bytes })?;
         }
     }
-    // Start position first, then the snapshots.
-    let mut workers = Vec::with_capacity(spec.threads.max(1));
-    let start = match &state.start {
-        Some(start) => {
-            info!(position = %start, "resuming the full phase; start position from the checkpoint");
-            for _ in 0..spec.threads.max(1) {
-                workers.push(open_snapshot(up).await?);
-            }
-            start.clone()
-        }
-        None => {
-            let start =
-                lock_and_open_snapshots(spec, &mut ctl, &up_info, &tables, &mut workers).await?;
-            store.put_full_start(&spec.task, &spec.source_id, &start)?;
-            info!(position = %start, "full phase start position recorded");
-            start
-        }
-    };
     progress.set_start(start.clone());
     // The relay log (if any) keeps the binlog from here on while the copy runs.
     spec.needed.set(&spec.task, &spec.source_id, &start.binlog);
@@ -192,8 +245,16 @@ pub async fn run(
     let mut plan = state.plan.clone().unwrap_or_default();
     let planned: HashSet<TableName> = plan.iter().map(|c| c.id.table.clone()).collect();
     let mut added = Vec::new();
+    let mut vanished = HashSet::new();
     for t in tables.iter().filter(|t| !planned.contains(&t.meta.name)) {
-        added.extend(plan_table(spec, &mut ctl, &t.meta).await?);
+        match plan_table(spec, &mut ctl, &t.meta).await {
+            Ok(chunks) => added.extend(chunks),
+            Err(e) if is_no_such_table(&e) => {
+                info!(table = %t.meta.name, "table dropped or renamed before it was planned; left to the binlog");
+                vanished.insert(t.meta.name.clone());
+            }
+            Err(e) => return Err(e),
+        }
     }
     if state.plan.is_none() || !added.is_empty() {
         if state.plan.is_some() {
@@ -212,6 +273,7 @@ pub async fn run(
 
     let by_name: HashMap<TableName, Arc<Selected>> = tables
         .into_iter()
+        .filter(|t| !vanished.contains(&t.meta.name))
         .map(|t| (t.meta.name.clone(), Arc::new(t)))
         .collect();
     let mut per_table: HashMap<TableName, (u32, u32)> = HashMap::new();
@@ -229,11 +291,17 @@ pub async fn run(
             est_rows += c.estimated_rows;
             pending.push(c);
         } else {
-            return Err(TaskError::Config(format!(
-                "the full-phase plan names {} which is no longer selected or no longer exists upstream; \
-                 restart the task with `start-task --remove-meta` to plan again",
-                c.id.table
-            )));
+            // Dropped or renamed upstream since the plan was made (its new name, if selected,
+            // is planned as a new table), or no longer selected: the binlog from the start
+            // position replays what happened to it.
+            warn!(table = %c.id.table, chunk = c.id.ordinal,
+                "planned chunk skipped: the table no longer exists upstream or is no longer selected");
+            if spec
+                .balist
+                .allows_table(&c.id.table.schema, &c.id.table.table)
+            {
+                vanished.insert(c.id.table.clone());
+            }
         }
     }
     progress.set_plan(per_table, est_rows, done_rows, done_bytes);
@@ -264,6 +332,7 @@ pub async fn run(
             Flavor::Mariadb => up_info.version >= (10, 4, 5),
             Flavor::Tidb => true,
         },
+        gone: Default::default(),
     });
     let jobs = workers.into_iter().enumerate().map(|(i, conn)| {
         let ctx = ctx.clone();
@@ -275,26 +344,62 @@ pub async fn run(
     let result = futures::future::try_join_all(jobs).await;
     let _ = pool.disconnect().await;
     result?;
+    let mut gone = std::mem::take(&mut *ctx.gone.lock().unwrap_or_else(|e| e.into_inner()));
+    gone.extend(vanished.iter().cloned());
+    if !gone.is_empty() {
+        drop_gone_targets(spec, &ctx.tables, &gone).await?;
+        // A table renamed during the copy is gone under its old name; its new name must be
+        // copied (the binlog only holds the changes after the start position).
+        let mut ctl = up.connect(init(UPSTREAM_INIT)).await?;
+        let now = select_tables(spec, &mut ctl).await?;
+        let planned: HashSet<&TableName> = ctx.tables.keys().collect();
+        let new: Vec<String> = now
+            .iter()
+            .filter(|t| !planned.contains(&t.meta.name))
+            .map(|t| t.meta.name.to_string())
+            .collect();
+        if !new.is_empty() {
+            return Err(TaskError::Binlog {
+                message: format!(
+                    "tables were dropped or renamed upstream during the copy and {} appeared; \
+                     the full phase resumes to copy them",
+                    new.join(", ")
+                ),
+                transient: true,
+            });
+        }
+    }
     store.put_full_finished(&spec.task, &spec.source_id)?;
     progress.finish();
     info!(position = %start, "full phase finished");
     Ok(start)
 }
 
-/// Lists upstream tables, applies the block-allow-list and routes.
+/// Lists upstream tables, applies the block-allow-list and routes, and reads each table's
+/// definition. A table dropped or renamed while it is being read is left out (the binlog from
+/// the start position holds its fate).
 async fn select_tables(spec: &BulkSpec, ctl: &mut Conn) -> Result<Vec<Selected>, TaskError> {
     let metas =
         schema::selected_tables(ctl, &spec.upstream, |s, t| spec.balist.allows_table(s, t)).await?;
     let mut out = Vec::with_capacity(metas.len());
     for meta in metas {
+        let create_sql = match schema::show_create_table(ctl, &spec.upstream, &meta.name).await {
+            Ok(sql) => sql,
+            Err(e) if is_no_such_table(&e) => {
+                info!(table = %meta.name, "table dropped or renamed while the table list was read; left to the binlog");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let target = spec
             .router
             .route(&meta.name)
             .map_err(|e| TaskError::Config(e.to_string()))?;
-        if meta.split_key.is_empty() {
-            warn!(table = %meta.name, "table has no primary key nor NOT NULL unique key: copied as one stream");
-        }
-        out.push(Selected { meta, target });
+        out.push(Selected {
+            meta,
+            target,
+            create_sql,
+        });
     }
     if out.is_empty() {
         return Err(TaskError::Config(format!(
@@ -305,11 +410,44 @@ async fn select_tables(spec: &BulkSpec, ctl: &mut Conn) -> Result<Vec<Selected>,
     Ok(out)
 }
 
+/// Drops the target tables of upstream tables that were dropped or renamed after the start
+/// position, before or while they were copied: a partial copy must not stay behind. The
+/// binlog replays their fate (a `DROP`, or a `RENAME` whose new name is copied); their rows
+/// before it are skipped while catching up, as their target is missing. A target that
+/// another selected table also feeds (a merge route) is kept.
+async fn drop_gone_targets(
+    spec: &BulkSpec,
+    live: &HashMap<TableName, Arc<Selected>>,
+    gone: &[TableName],
+) -> Result<(), TaskError> {
+    let down = &spec.downstream;
+    let mut dctl = down.connect(init(DOWNSTREAM_INIT)).await?;
+    let mut dropped = HashSet::new();
+    for t in gone {
+        let target = spec
+            .router
+            .route(t)
+            .map_err(|e| TaskError::Config(e.to_string()))?;
+        let shared = live
+            .iter()
+            .any(|(name, sel)| name != t && sel.target == target);
+        if shared || !dropped.insert(target.clone()) {
+            continue;
+        }
+        let sql = format!("DROP TABLE IF EXISTS {}", target.quoted());
+        dctl.query_drop(&sql).await.map_err(down.sql_err(format!(
+            "dropping {target}, whose upstream table {t} is gone"
+        )))?;
+        warn!(table = %t, target = %target, "upstream table dropped or renamed during the full phase: its partial copy is dropped downstream; the binlog replays what became of it");
+    }
+    Ok(())
+}
+
 /// Creates the meta schema, the ledger, and every target schema and table.
 async fn prepare_target(
     spec: &BulkSpec,
-    ctl: &mut Conn,
     dctl: &mut Conn,
+    from: Flavor,
     caps: &TargetCaps,
     tables: &[Selected],
 ) -> Result<(), TaskError> {
@@ -334,8 +472,16 @@ async fn prepare_target(
         if !created_tables.insert(t.target.clone()) {
             continue;
         }
-        let ddl = schema::show_create_table(ctl, &spec.upstream, &t.meta.name).await?;
-        let adapted = schema::adapt_create_table(&ddl, &t.target, caps);
+        if t.meta.split_key.is_empty() {
+            warn!(table = %t.meta.name, "table has no primary key nor NOT NULL unique key: copied as one stream");
+        }
+        let adapted =
+            schema::adapt_create_table(&t.create_sql, &t.target, from, caps).map_err(|e| {
+                TaskError::Config(format!(
+                    "creating table {} (from upstream {}): {e}",
+                    t.target, t.meta.name
+                ))
+            })?;
         for change in &adapted.changes {
             warn!(table = %t.meta.name, target = %t.target, change = %change, "adapted the table definition for the downstream");
         }
@@ -583,6 +729,8 @@ struct CopyCtx {
     tables: HashMap<TableName, Arc<Selected>>,
     /// The upstream has `CAST(... AS DOUBLE)`.
     cast_double: bool,
+    /// Tables found gone (dropped or renamed) while their chunks were copied.
+    gone: std::sync::Mutex<Vec<TableName>>,
 }
 
 /// One dumper worker: takes chunks off the queue until it is empty.
@@ -601,7 +749,21 @@ async fn dumper(
             .instrument(info_span!("chunk", table = %chunk.id.table, ordinal = chunk.id.ordinal))
             .await;
         queue.release(&chunk.id.table);
-        let (rows, bytes) = copied?;
+        let (rows, bytes) = match copied {
+            Err(e) if is_no_such_table(&e) => {
+                // Dropped or renamed after the start position: the binlog replays the DROP
+                // (or the RENAME, whose new name is copied when the plan is made again).
+                warn!(table = %chunk.id.table, chunk = chunk.id.ordinal, error = %e,
+                    "table gone upstream during the copy; its remaining chunks are skipped");
+                queue.drop_table(&chunk.id.table);
+                ctx.gone
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(chunk.id.table.clone());
+                continue;
+            }
+            other => other?,
+        };
         store.put_chunk_done(
             &ctx.task,
             &ctx.source_id,

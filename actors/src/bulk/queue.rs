@@ -47,6 +47,14 @@ impl ChunkQueue {
         t.pending.pop_front()
     }
 
+    /// Forgets the pending chunks of `table` (it no longer exists upstream).
+    pub fn drop_table(&self, table: &TableName) {
+        let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = tables.get_mut(table) {
+            t.pending.clear();
+        }
+    }
+
     /// Records that a chunk taken from this queue is finished (committed or failed).
     pub fn release(&self, table: &TableName) {
         let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());

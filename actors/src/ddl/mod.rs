@@ -43,6 +43,7 @@
 //! (see [`DdlStmt::rows_follow`]). MariaDB's `CREATE OR REPLACE TABLE` becomes
 //! `DROP TABLE IF EXISTS` followed by `CREATE TABLE`.
 
+pub mod dialect;
 mod lexer;
 mod parser;
 #[cfg(test)]
@@ -65,6 +66,58 @@ pub struct SqlMode {
     pub ansi_quotes: bool,
     /// `NO_BACKSLASH_ESCAPES`: `\` is an ordinary character in strings.
     pub no_backslash_escapes: bool,
+}
+
+/// `sql_mode` bits as the binlog writes them (MySQL's and MariaDB's `MODE_*` values).
+pub mod sql_mode_bits {
+    /// `PIPES_AS_CONCAT`.
+    pub const PIPES_AS_CONCAT: u64 = 0x0000_0002;
+    /// `ANSI_QUOTES`.
+    pub const ANSI_QUOTES: u64 = 0x0000_0004;
+    /// `NO_BACKSLASH_ESCAPES`.
+    pub const NO_BACKSLASH_ESCAPES: u64 = 0x0010_0000;
+    /// `HIGH_NOT_PRECEDENCE`.
+    pub const HIGH_NOT_PRECEDENCE: u64 = 0x2000_0000;
+}
+
+impl SqlMode {
+    /// The tokenizer-relevant part of a binlog `sql_mode` bit set.
+    pub fn from_bits(bits: u64) -> Self {
+        Self {
+            ansi_quotes: bits & sql_mode_bits::ANSI_QUOTES != 0,
+            no_backslash_escapes: bits & sql_mode_bits::NO_BACKSLASH_ESCAPES != 0,
+        }
+    }
+}
+
+/// The `sql_mode` flags of a binlog `sql_mode` bit set that change how a statement's text is
+/// read (`PIPES_AS_CONCAT`, `ANSI_QUOTES`, `NO_BACKSLASH_ESCAPES`, `HIGH_NOT_PRECEDENCE`), as
+/// `sql_mode` names, comma-separated: the downstream session runs the statement with them so
+/// that it means there what it meant upstream.
+pub fn parsing_mode_names(bits: u64) -> Vec<&'static str> {
+    use sql_mode_bits::*;
+    [
+        (PIPES_AS_CONCAT, "PIPES_AS_CONCAT"),
+        (ANSI_QUOTES, "ANSI_QUOTES"),
+        (NO_BACKSLASH_ESCAPES, "NO_BACKSLASH_ESCAPES"),
+        (HIGH_NOT_PRECEDENCE, "HIGH_NOT_PRECEDENCE"),
+    ]
+    .into_iter()
+    .filter(|(b, _)| bits & b != 0)
+    .map(|(_, n)| n)
+    .collect()
+}
+
+/// The `sql_mode` recorded in a QUERY event's raw status variables (0 when absent or
+/// unreadable).
+pub fn binlog_sql_mode(status_vars: &[u8]) -> u64 {
+    use mysql_common::binlog::events::{StatusVarVal, StatusVarsIterator};
+    StatusVarsIterator::new(status_vars)
+        .find_map(|v| match v.get_value() {
+            Ok(StatusVarVal::SqlMode(flags)) => Some(flags.0),
+            _ => None,
+        })
+        .unwrap_or(0)
 }
 
 /// What a QUERY event's statement is.

@@ -24,7 +24,7 @@
 //! | rows events: the NULL bitmap is read with one bit per table column instead of one per column present, which misreads `binlog_row_image=MINIMAL`/`NOBLOB` images; flags dropped; panics without a table map | the rows event header and bitmaps are read here and each image is decoded by the crate's `RowEvent::parse` against the table map reduced to the columns present; `STMT_END` from the flags; NULL and "not in the image" told apart ([`RowValue::Absent`]) |
 //! | `BIT` as a `u64` | big-endian bytes of the column's width (table map metadata) |
 //! | DATE/TIME/DATETIME as text, TIMESTAMP as microseconds, YEAR 0 as 1900 | parsed back into [`RowValue`]s |
-//! | JSON as MySQL's binary bytes | decoded with the crate's `JsonBinary` into `serde_json`; values of other SQL types stored inside JSON (opaque: DECIMAL, temporal) are an error, as with the default backend |
+//! | JSON as MySQL's binary bytes | decoded with the crate's `JsonBinary` into `serde_json`, carried as its compact text ([`JsonText`](super::JsonText)); values of other SQL types stored inside JSON (opaque: DECIMAL, temporal) are an error (the default backend decodes them, DECIMALs with every digit) |
 //! | query status variables dropped, non-UTF-8 statement text rejected | query events read from the event bytes (text converted lossily, as the default backend does) |
 //! | CRC32 skipped, never verified | verified from the event bytes ([`ReaderError::Checksum`]) |
 //! | MariaDB GTID and `HEARTBEAT_LOG_EVENT_V2` not decoded; MariaDB GTID events replaced by dummy queries (capability not announced) | `@mariadb_slave_capability=4` is set and both are decoded here |
@@ -1275,7 +1275,7 @@ fn convert_value(
         ColumnValue::Enum(e) => {
             RowValue::Enum(u16::try_from(e).map_err(|_| format!("ENUM index {e}"))?)
         }
-        ColumnValue::Json(b) => RowValue::Json(decode_json(&b)?),
+        ColumnValue::Json(b) => RowValue::Json(decode_json(&b)?.into()),
     })
 }
 

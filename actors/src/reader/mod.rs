@@ -16,9 +16,11 @@
 mod backend;
 mod connector_source;
 mod decode;
+mod json_text;
 mod mysql_async_source;
 mod reconnect;
 mod rows;
+mod time2;
 mod txn;
 mod value;
 
@@ -33,6 +35,7 @@ pub use backend::{AnySource, Backend};
 pub use connector_source::{ConnectorSource, CHANNEL_EVENTS};
 pub use decode::EventDecoder;
 pub(crate) use decode::{header_bytes, HEADER_LEN};
+pub use json_text::JsonText;
 pub use mysql_async_source::{MysqlAsyncSource, RawEvent, ReaderOptions};
 pub use reconnect::{Backoff, ReconnectingSource};
 pub use txn::{gtid_key, GtidTracker, TxnTracker};

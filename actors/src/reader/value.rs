@@ -1,11 +1,12 @@
 //! Decoded row images: our own [`RowValue`]s, converted from `mysql_common`'s `BinlogValue`s
 //! with the column types of the table map.
 
-use mysql_async::binlog::jsonb::{JsonContainer, JsonDom, JsonNumber, JsonScalar};
 use mysql_async::binlog::jsondiff::{JsonDiff, JsonDiffOperation};
 use mysql_async::binlog::value::BinlogValue;
 use mysql_async::consts::ColumnType;
 use mysql_async::Value;
+
+use super::json_text::JsonText;
 
 /// One row change of a rows event.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,8 +124,9 @@ pub enum RowValue {
         /// Microseconds.
         micros: u32,
     },
-    /// `JSON` (full value).
-    Json(serde_json::Value),
+    /// `JSON` (full value), as compact JSON text: DECIMALs stored inside the document keep
+    /// every digit.
+    Json(JsonText),
     /// `JSON` changed in place: the operations to apply to the before value.
     PartialJson(Vec<JsonPatch>),
 }
@@ -152,30 +154,6 @@ pub(crate) fn convert_column(
     Ok(v)
 }
 
-/// A binary JSON document as a `serde_json` value. Opaque scalars: DECIMAL becomes a number
-/// (through `f64`: more than 15 significant digits are rounded), DATE/TIME/DATETIME their
-/// text, as MySQL prints them.
-fn json_from_dom(dom: JsonDom) -> serde_json::Value {
-    use serde_json::Value as J;
-    match dom {
-        JsonDom::Container(JsonContainer::Array(v)) => {
-            J::Array(v.into_iter().map(json_from_dom).collect())
-        }
-        JsonDom::Container(JsonContainer::Object(m)) => {
-            J::Object(m.into_iter().map(|(k, v)| (k, json_from_dom(v))).collect())
-        }
-        JsonDom::Scalar(JsonScalar::Number(JsonNumber::Decimal(d))) => {
-            let text = d.to_string();
-            text.parse::<f64>()
-                .ok()
-                .and_then(serde_json::Number::from_f64)
-                .map(J::Number)
-                .unwrap_or(J::String(text))
-        }
-        JsonDom::Scalar(other) => J::from(other),
-    }
-}
-
 /// Converts one value of a column of type `ty`.
 pub(crate) fn convert_value(value: BinlogValue<'_>, ty: ColumnType) -> Result<RowValue, String> {
     use ColumnType::*;
@@ -183,8 +161,9 @@ pub(crate) fn convert_value(value: BinlogValue<'_>, ty: ColumnType) -> Result<Ro
         BinlogValue::Jsonb(j) => {
             return j
                 .parse()
-                .map(|dom| RowValue::Json(json_from_dom(dom)))
                 .map_err(|e| format!("JSON: {e}"))
+                .and_then(JsonText::from_dom)
+                .map(RowValue::Json)
         }
         BinlogValue::JsonDiff(diffs) => {
             return diffs

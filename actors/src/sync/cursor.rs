@@ -45,6 +45,9 @@ pub enum Item {
         schema: String,
         /// Statement text.
         sql: String,
+        /// The session `sql_mode` the statement was written under (binlog bit flags, from
+        /// the event's status variables; 0 when absent).
+        sql_mode: u64,
         /// Point before it.
         before: SyncPoint,
         /// The boundary after it.
@@ -236,7 +239,12 @@ impl Cursor {
                     timestamp: ev.timestamp,
                 });
             }
-            EventBody::Query { schema, sql, .. } => {
+            EventBody::Query {
+                schema,
+                sql,
+                status_vars,
+                ..
+            } => {
                 let trimmed = sql.trim();
                 if trimmed.eq_ignore_ascii_case("BEGIN") {
                     self.in_txn = true;
@@ -258,6 +266,7 @@ impl Cursor {
                     out.push(Item::Statement {
                         schema,
                         sql,
+                        sql_mode: crate::ddl::binlog_sql_mode(&status_vars),
                         before,
                         point: self.point(),
                         timestamp: ev.timestamp,

@@ -60,15 +60,32 @@ impl BinlogOperators {
     }
 }
 
-/// Applies the statement `sql` (default schema `schema`) that starts at `at`.
+/// A replicated statement as the binlog holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct Statement<'a> {
+    /// Default schema (may be empty).
+    pub schema: &'a str,
+    /// Statement text.
+    pub sql: &'a str,
+    /// Session `sql_mode` it was written under (binlog bits).
+    pub sql_mode: u64,
+    /// Where it starts.
+    pub at: &'a SyncPoint,
+}
+
+/// Applies the statement `stmt`.
 pub async fn apply(
     spec: &SyncSpec,
     conn: &mut Conn,
-    schema: &str,
-    sql: &str,
-    at: &SyncPoint,
+    stmt: &Statement<'_>,
     tolerant: bool,
 ) -> Result<(), TaskError> {
+    let Statement {
+        schema,
+        sql,
+        sql_mode,
+        at,
+    } = *stmt;
     let blocked = |what: String| {
         TaskError::Blocked(format!(
             "{what} (statement at {at}: `{}`); resolve it with `ferryctl binlog skip {} -b {}:{}` \
@@ -85,7 +102,7 @@ pub async fn apply(
         warn!(at = %at, sql, "statement skipped by the operator (binlog skip)");
         return Ok(());
     }
-    let parsed = match ddl::parse(sql, schema) {
+    let parsed = match ddl::parse_with_mode(sql, schema, ddl::SqlMode::from_bits(sql_mode)) {
         Ok(p) => p,
         Err(e) if op.is_none() => return Err(blocked(format!("cannot replicate: {e}"))),
         Err(_) => Parsed::Skip(ddl::SkipReason::Other),
@@ -137,6 +154,7 @@ pub async fn apply(
         let default_db = route(&TableName::new(t.schema.clone(), ""))?.schema;
         todo.push((default_db, stmt.try_render(route)?));
     }
+    let operator_sql = matches!(op, Some(BinlogOp::Replace(_)));
     if let Some(BinlogOp::Replace(replacement)) = op {
         let default_db = todo
             .first()
@@ -147,6 +165,36 @@ pub async fn apply(
             .into_iter()
             .map(|s| (default_db.clone(), s))
             .collect();
+    }
+    // The statement keeps the meaning it had upstream: its text is read downstream under the
+    // same quoting, escaping and operator rules (the rest of the writer's session sql_mode
+    // stays).
+    let modes = ddl::parsing_mode_names(sql_mode);
+    if !modes.is_empty() && !todo.is_empty() {
+        let set = format!(
+            "SET SESSION sql_mode = '{},{}'",
+            super::WRITER_SQL_MODE,
+            modes.join(",")
+        );
+        conn.query_drop(&set)
+            .await
+            .map_err(spec.downstream.sql_err(set.clone()))?;
+        info!(at = %at, sql_mode = %modes.join(","), "DDL written under a non-default sql_mode: applied downstream under the same mode");
+    }
+    // Rendered for the downstream's dialect, all before any runs (an operator's replacement
+    // runs as written).
+    if !operator_sql && !todo.is_empty() {
+        let dialects =
+            ddl::dialect::Dialects::detect(&spec.upstream, conn, &spec.downstream).await?;
+        for (_, stmt) in todo.iter_mut() {
+            let r = dialects
+                .render(stmt, ddl::SqlMode::from_bits(sql_mode))
+                .map_err(|e| blocked(format!("cannot render it for the downstream: {e}")))?;
+            for rewrite in &r.rewrites {
+                warn!(at = %at, sql = %stmt, rewrite = %rewrite, "DDL rendered for the downstream");
+            }
+            *stmt = r.sql;
+        }
     }
     for (default_db, stmt) in todo {
         if !default_db.is_empty() {
@@ -175,6 +223,12 @@ pub async fn apply(
                 )))
             }
         }
+    }
+    if !modes.is_empty() {
+        let reset = format!("SET SESSION sql_mode = '{}'", super::WRITER_SQL_MODE);
+        conn.query_drop(&reset)
+            .await
+            .map_err(spec.downstream.sql_err(reset.clone()))?;
     }
     Ok(())
 }

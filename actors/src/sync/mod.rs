@@ -25,7 +25,7 @@ mod status;
 mod target;
 mod writer;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,7 +34,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 pub use cursor::{Cursor, CursorError, Item};
 pub use ddl_apply::{BinlogOp, BinlogOperators};
@@ -54,6 +54,9 @@ use crate::rules::{BlockAllowList, EventFilter, Router};
 use crate::rules::{Decision, EventType};
 use progress::{BatchMark, Resume};
 use target::TargetCache;
+
+/// The writers' `sql_mode` (as set by [`WRITER_INIT`]).
+pub const WRITER_SQL_MODE: &str = "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION";
 
 /// Session of the writers: UTC (the DML layer writes TIMESTAMPs in UTC), no value
 /// substitution, no foreign-key checks (rows arrive in upstream order per key, not per table).
@@ -301,6 +304,7 @@ pub async fn run(
         tolerant_ddl: true,
         at_boundary: true,
         started: Instant::now(),
+        skipped_missing: HashSet::new(),
     };
     co.run(rx).await
 }
@@ -567,6 +571,8 @@ struct Coordinator<'a> {
     at_boundary: bool,
     /// When this run of the Sync unit started (`safe-mode-duration`).
     started: Instant,
+    /// Tables whose changes were skipped while catching up because their target is missing.
+    skipped_missing: HashSet<TableName>,
 }
 
 impl Coordinator<'_> {
@@ -626,6 +632,14 @@ impl Coordinator<'_> {
         self.status.set_pending(ts);
     }
 
+    /// True while replaying the binlog from the full phase's start position up to the
+    /// position read after the copy (the hand-off window).
+    fn catching_up(&self) -> bool {
+        self.safe_until
+            .as_ref()
+            .is_some_and(|until| !passed(&self.batch.end.pos, &until.binlog))
+    }
+
     fn safe(&self) -> bool {
         if self.spec.safe_mode
             || self
@@ -658,7 +672,7 @@ impl Coordinator<'_> {
                 // item sets it); a row inside the transaction only counts.
                 self.batch.end.skip_rows = rows;
                 if let Some(target) = self.decide(&table, kind)? {
-                    let info = self
+                    let found = self
                         .targets
                         .get(
                             &mut self.ctl,
@@ -666,15 +680,29 @@ impl Coordinator<'_> {
                             &target,
                             self.json_convert,
                         )
-                        .await?
-                        .ok_or_else(|| {
-                            TaskError::Blocked(format!(
+                        .await?;
+                    let info = match found {
+                        Some(info) => info,
+                        None if self.catching_up() => {
+                            // The table was dropped or renamed upstream before the full phase
+                            // read it: the copy holds what became of it, and the binlog's DROP
+                            // or RENAME follows.
+                            if self.skipped_missing.insert((*table).clone()) {
+                                warn!(table = %table, target = %target, at = %self.batch.end,
+                                    "catching up after the full phase: the target table does not exist (the upstream table was dropped or renamed before it was copied); its changes are skipped");
+                            }
+                            self.check_recovery_end().await?;
+                            return Ok(());
+                        }
+                        None => {
+                            return Err(TaskError::Blocked(format!(
                                 "replicating {table} at {}: the target table {target} does \
                                  not exist in the downstream (create it, or exclude the table with \
                                  block-allow-list / filters, then resume-task)",
                                 self.batch.end
-                            ))
-                        })?;
+                            )))
+                        }
+                    };
                     if u64::try_from(info.width()).ok() != Some(columns) {
                         return Err(TaskError::Blocked(format!(
                             "replicating {table} at {}: the binlog row has {columns} columns \
@@ -712,6 +740,7 @@ impl Coordinator<'_> {
             Item::Statement {
                 schema,
                 sql,
+                sql_mode,
                 before,
                 point,
                 timestamp,
@@ -728,8 +757,13 @@ impl Coordinator<'_> {
                 self.status.set_pending(Some(timestamp));
                 self.status.set_blocking_ddl(Some(sql.clone()));
                 let tolerant = self.tolerant_ddl || self.safe();
-                ddl_apply::apply(self.spec, &mut self.ctl, &schema, &sql, &before, tolerant)
-                    .await?;
+                let stmt = ddl_apply::Statement {
+                    schema: &schema,
+                    sql: &sql,
+                    sql_mode,
+                    at: &before,
+                };
+                ddl_apply::apply(self.spec, &mut self.ctl, &stmt, tolerant).await?;
                 self.tolerant_ddl = false;
                 self.status.set_blocking_ddl(None);
                 self.targets.clear();
@@ -976,6 +1010,12 @@ mod tests {
 
     fn at(file: &str, pos: u64) -> BinlogPosition {
         BinlogPosition::new(file, pos).unwrap()
+    }
+
+    #[test]
+    fn writer_session_sets_the_writer_sql_mode() {
+        let set = format!("SET SESSION sql_mode = '{WRITER_SQL_MODE}'");
+        assert!(WRITER_INIT.contains(&set.as_str()));
     }
 
     #[test]
