@@ -290,7 +290,7 @@ async fn run_once(
         st.unit = Unit::Sync;
         st.sync.clone()
     };
-    sync::run(&sub.sync, handoff, status).await
+    sync::run(&sub.sync, handoff, status, store).await
 }
 
 impl Actor for TaskActor {

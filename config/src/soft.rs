@@ -84,18 +84,30 @@ where
         return Ok(v);
     }
     let message = invalid_word(what, &text, allowed);
-    let located = spanned.referenced.line() > 0;
+    soft_or_fail(&spanned.referenced, message, false, placeholder)
+}
+
+/// Inside a parse, records `message` at `at` (as a warning when `warning`) and returns
+/// `substitute`, so that the parse goes on; outside a parse, or without a position, it is
+/// an error.
+fn soft_or_fail<E: serde::de::Error, T>(
+    at: &serde_saphyr::Location,
+    message: String,
+    warning: bool,
+    substitute: T,
+) -> Result<T, E> {
+    let located = at.line() > 0;
     if located
         && record(SoftIssue {
-            line: spanned.referenced.line(),
-            column: spanned.referenced.column(),
+            line: at.line(),
+            column: at.column(),
             message: message.clone(),
-            warning: false,
+            warning,
         })
     {
-        Ok(placeholder)
+        Ok(substitute)
     } else {
-        Err(D::Error::custom(message))
+        Err(E::custom(message))
     }
 }
 
@@ -185,19 +197,7 @@ where
             <FilterAction as Choice>::WORDS
         )
     );
-    let located = spanned.referenced.line() > 0;
-    if located
-        && record(SoftIssue {
-            line: spanned.referenced.line(),
-            column: spanned.referenced.column(),
-            message: message.clone(),
-            warning: true,
-        })
-    {
-        Ok(None)
-    } else {
-        Err(D::Error::custom(message))
-    }
+    soft_or_fail(&spanned.referenced, message, true, None)
 }
 
 /// An optional text where DM reads `""` as unset (`timezone: ""`, `ssl-ca: ""`): blank

@@ -175,6 +175,14 @@ fn route(
                 })?;
             reg.binlog_op(name, &r)
         }
+        (Method::Post, ["api", "v1", "tasks", name, "binlog-schema"]) => {
+            let r: crate::wire::BinlogSchemaRequest =
+                serde_json::from_slice(body).map_err(|e| ApiError {
+                    status: 400,
+                    msg: format!("bad binlog-schema request: {e}"),
+                })?;
+            reg.binlog_schema(name, &r)
+        }
         (Method::Post, ["api", "v1", "tasks", name, "stop"])
         | (Method::Delete, ["api", "v1", "tasks", name]) => reg.stop_task(name),
         (Method::Post, ["api", "v1", "encrypt"]) => {

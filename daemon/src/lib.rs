@@ -3,4 +3,5 @@
 
 pub mod api;
 pub mod registry;
+pub mod schema_cmd;
 pub mod wire;

@@ -549,6 +549,52 @@ impl Registry {
         Ok(json!({"result": true, "msg": "", "op": "Resume", "task": name}))
     }
 
+    /// `binlog-schema list|update|delete <task> <db> <table> [-s source]`: the definition of
+    /// an upstream table in the task's schema history, at the position it resumes from.
+    /// Changes need the subtask to be paused (or the task stopped).
+    pub fn binlog_schema(
+        &self,
+        name: &str,
+        req: &crate::wire::BinlogSchemaRequest,
+    ) -> Result<Value, ApiError> {
+        let cfg = self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .map(|t| t.config.clone())
+            .ok_or_else(|| ApiError::not_found(format!("task `{name}` does not exist")))?;
+        let subs = self.subtasks(&cfg)?;
+        let sub = match req.source.as_deref().filter(|s| !s.is_empty()) {
+            Some(src) => subs
+                .iter()
+                .find(|s| s.source_id == src)
+                .ok_or_else(|| ApiError::bad(format!("task `{name}` has no source `{src}`")))?,
+            None if subs.len() == 1 => &subs[0],
+            None => {
+                return Err(ApiError::bad(format!(
+                    "task `{name}` has several sources: name one with -s"
+                )))
+            }
+        };
+        if req.op != "list" {
+            let status = self.task_status(name)?;
+            let running = status["sources"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|s| s["sourceStatus"]["source"] == sub.source_id.as_str())
+                .any(|s| s["subTaskStatus"][0]["stage"] == "Running");
+            if running {
+                return Err(ApiError::bad(format!(
+                    "task `{name}` is running on source `{}`: pause-task it first",
+                    sub.source_id
+                )));
+            }
+        }
+        crate::schema_cmd::run(&self.rt, self.store.as_ref(), &sub.sync, req)
+    }
+
     /// `binlog skip|replace <task> [-b file:pos] [-s source] [sql...]`.
     pub fn binlog_op(
         &self,

@@ -81,6 +81,29 @@ mod tests {
     }
 }
 
+/// Body of `POST /api/v1/tasks/{name}/binlog-schema` (`ferryctl binlog-schema`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BinlogSchemaRequest {
+    /// `list`, `update` or `delete`.
+    pub op: String,
+    /// Upstream database.
+    pub database: String,
+    /// Upstream table.
+    pub table: String,
+    /// Only this source (needed when the task has several).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// `update`: the new `CREATE TABLE` statement.
+    #[serde(default)]
+    pub sql: Option<String>,
+    /// `update --from-source`: the upstream's definition now.
+    #[serde(default)]
+    pub from_source: bool,
+    /// `update --from-target`: the target table's definition.
+    #[serde(default)]
+    pub from_target: bool,
+}
+
 /// Body of `POST /api/v1/tasks/{name}/binlog` (`ferryctl binlog skip|replace`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct BinlogRequest {

@@ -1,6 +1,6 @@
 //! The checkpoint store: sources, tasks, and the full phase's progress.
 
-use ferry_model::{BinlogPosition, Chunk, ChunkId, Location, Stage};
+use ferry_model::{BinlogPosition, Chunk, ChunkId, Location, Stage, TableName};
 use serde::{Deserialize, Serialize};
 
 use crate::store::{key_part, Store, StoreError};
@@ -66,6 +66,25 @@ pub struct NeededRecord {
     pub pos: BinlogPosition,
 }
 
+/// One version of an upstream table's definition in a (task, source)'s schema history: the
+/// table as it is from binlog position `valid_from` on, until a later version of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchemaVersion {
+    /// The upstream table.
+    pub table: TableName,
+    /// Order of recording (versions with the same `valid_from`: the higher wins).
+    pub seq: u64,
+    /// From where in the binlog it holds.
+    pub valid_from: BinlogPosition,
+    /// The definition (the actors' table model, as JSON); `None`: the table does not exist
+    /// from there on.
+    pub schema: Option<serde_json::Value>,
+    /// Set by the operator (`binlog-schema update`): the statement met at `valid_from` may
+    /// already be in it.
+    #[serde(default)]
+    pub by_operator: bool,
+}
+
 /// Durable, domain-level state operations. Every write is synced before it returns.
 pub trait CheckpointStore: Send + Sync {
     /// Registers or replaces a source.
@@ -100,6 +119,22 @@ pub trait CheckpointStore: Send + Sync {
     fn delete_needed(&self, task: &str) -> Result<(), StoreError>;
     /// Everything recorded by [`put_needed`](Self::put_needed).
     fn needed(&self) -> Result<Vec<NeededRecord>, StoreError>;
+    /// Records versions of the schema history of (task, source), all at once.
+    fn put_schema_versions(
+        &self,
+        task: &str,
+        source: &str,
+        versions: &[SchemaVersion],
+    ) -> Result<(), StoreError>;
+    /// The schema history of (task, source), in `seq` order.
+    fn schema_versions(&self, task: &str, source: &str) -> Result<Vec<SchemaVersion>, StoreError>;
+    /// Forgets the versions `seqs` of (task, source).
+    fn delete_schema_versions(
+        &self,
+        task: &str,
+        source: &str,
+        seqs: &[u64],
+    ) -> Result<(), StoreError>;
 }
 
 fn needed_prefix(task: &str) -> String {
@@ -120,6 +155,10 @@ fn cp_prefix(task: &str) -> String {
 
 fn full_prefix(task: &str, source: &str) -> String {
     format!("{}full/{}/", cp_prefix(task), key_part(source))
+}
+
+fn schema_prefix(task: &str, source: &str) -> String {
+    format!("{}schema/{}/", cp_prefix(task), key_part(source))
 }
 
 fn chunk_key(task: &str, source: &str, id: &ChunkId) -> String {
@@ -207,6 +246,37 @@ impl CheckpointStore for Store {
     fn needed(&self) -> Result<Vec<NeededRecord>, StoreError> {
         self.scan_values::<NeededRecord>("needed/")
     }
+
+    fn put_schema_versions(
+        &self,
+        task: &str,
+        source: &str,
+        versions: &[SchemaVersion],
+    ) -> Result<(), StoreError> {
+        let p = schema_prefix(task, source);
+        let entries = versions
+            .iter()
+            .map(|v| (format!("{p}{:020}", v.seq), v))
+            .collect::<Vec<_>>();
+        self.put_all(&entries)
+    }
+
+    fn schema_versions(&self, task: &str, source: &str) -> Result<Vec<SchemaVersion>, StoreError> {
+        self.scan_values::<SchemaVersion>(&schema_prefix(task, source))
+    }
+
+    fn delete_schema_versions(
+        &self,
+        task: &str,
+        source: &str,
+        seqs: &[u64],
+    ) -> Result<(), StoreError> {
+        let p = schema_prefix(task, source);
+        for seq in seqs {
+            self.delete(&format!("{p}{seq:020}"))?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -240,6 +310,43 @@ mod tests {
         assert_eq!(s.needed().unwrap(), vec![rec("t2", "up", 7)]);
         s.delete_needed("t2").unwrap();
         assert!(s.needed().unwrap().is_empty());
+    }
+
+    #[test]
+    fn schema_versions_are_kept_in_order_and_go_with_the_task() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let v = |seq: u64, pos: u64, schema: Option<serde_json::Value>| SchemaVersion {
+            table: TableName::new("d", "t"),
+            seq,
+            valid_from: BinlogPosition {
+                name: "binlog.000001".into(),
+                pos,
+            },
+            schema,
+            by_operator: false,
+        };
+        s.put_schema_versions(
+            "t1",
+            "s",
+            &[
+                v(2, 200, None),
+                v(10, 300, Some(serde_json::json!({"c": 1}))),
+            ],
+        )
+        .unwrap();
+        s.put_schema_versions("t1", "s", &[v(1, 100, Some(serde_json::json!({})))])
+            .unwrap();
+        s.put_schema_versions("t2", "s", &[v(1, 5, None)]).unwrap();
+        let got = s.schema_versions("t1", "s").unwrap();
+        assert_eq!(got.iter().map(|v| v.seq).collect::<Vec<_>>(), [1, 2, 10]);
+        assert_eq!(got[2], v(10, 300, Some(serde_json::json!({"c": 1}))));
+        s.delete_schema_versions("t1", "s", &[2]).unwrap();
+        assert_eq!(s.schema_versions("t1", "s").unwrap().len(), 2);
+        assert!(s.schema_versions("t1", "other").unwrap().is_empty());
+        s.clear_checkpoints("t1").unwrap();
+        assert!(s.schema_versions("t1", "s").unwrap().is_empty());
+        assert_eq!(s.schema_versions("t2", "s").unwrap().len(), 1);
     }
 
     fn chunk(t: &str, n: u32) -> Chunk {

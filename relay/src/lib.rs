@@ -13,7 +13,8 @@ mod relay_log;
 mod store;
 
 pub use checkpoint::{
-    CheckpointStore, ChunkDone, FullPhaseState, NeededRecord, SourceRecord, TaskRecord,
+    CheckpointStore, ChunkDone, FullPhaseState, NeededRecord, SchemaVersion, SourceRecord,
+    TaskRecord,
 };
 pub use relay_log::{
     NewRelayEvent, PurgeReport, ReadFrom, ReadLimit, RelayEvent, RelayLog, RelayPosition,

@@ -122,6 +122,16 @@ impl Store {
             .map_err(|e| self.db_err(e))
     }
 
+    /// Writes several values durably, all or none.
+    pub(crate) fn put_all<T: Serialize>(&self, entries: &[(String, T)]) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        for (k, v) in entries {
+            let v = serde_json::to_vec(v).expect("serializing plain data cannot fail");
+            batch.put(k.as_bytes(), v);
+        }
+        self.write_synced(batch)
+    }
+
     /// Deletes one key durably.
     pub(crate) fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.db

@@ -308,6 +308,7 @@ async fn reads_a_transaction(kind: DbKind) {
         schema,
         table,
         columns,
+        ..
     } = tail[map]
     else {
         unreachable!()

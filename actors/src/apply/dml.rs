@@ -151,6 +151,31 @@ impl TargetTable {
             .expect("filtered key columns are valid and distinct")
     }
 
+    /// The same table written only through the columns `written(i)` says: the others are
+    /// left to their defaults and never compared (as generated columns), and rows are
+    /// identified by `key` (empty: by every written column).
+    pub fn written_through(
+        &self,
+        written: impl Fn(usize) -> bool,
+        key: Vec<usize>,
+    ) -> Result<Self, DmlError> {
+        let columns = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| TargetColumn {
+                generated: c.generated || !written(i),
+                ..c.clone()
+            })
+            .collect();
+        let key = if key.iter().all(|&k| written(k)) {
+            key
+        } else {
+            Vec::new()
+        };
+        Self::new(self.name.clone(), columns, key, self.json_convert)
+    }
+
     /// Target name.
     pub fn name(&self) -> &TableName {
         &self.name

@@ -25,6 +25,17 @@ pub(super) struct FerryDialect {
 
 const M: MySqlDialect = MySqlDialect {};
 
+/// Implements each named `fn name(&self) -> bool` of [`Dialect`] as [`MySqlDialect`]'s.
+macro_rules! as_mysql {
+    ($($name:ident),* $(,)?) => {
+        $(
+            fn $name(&self) -> bool {
+                M.$name()
+            }
+        )*
+    };
+}
+
 fn word_is(parser: &Parser, n: usize, w: &str) -> bool {
     match &parser.peek_nth_token_ref(n).token {
         Token::Word(word) => word.quote_style.is_none() && word.value.eq_ignore_ascii_case(w),
@@ -163,6 +174,41 @@ impl Dialect for FerryDialect {
 
     // Everything else is MySQL's.
 
+    as_mysql!(
+        supports_string_literal_concatenation,
+        ignores_wildcard_escapes,
+        supports_numeric_prefix,
+        supports_literal_prefix_in_qualified_name,
+        supports_bitwise_shift_operators,
+        supports_singular_value_keyword,
+        supports_multiline_comment_hints,
+        require_interval_qualifier,
+        supports_limit_comma,
+        supports_create_table_select,
+        supports_insert_set,
+        supports_user_host_grantee,
+        supports_table_hints,
+        requires_single_line_comment_whitespace,
+        supports_hash_comment,
+        supports_match_against,
+        supports_select_modifiers,
+        supports_set_names,
+        supports_comma_separated_set_assignments,
+        supports_alter_column_position,
+        supports_update_order_by,
+        supports_data_type_signed_suffix,
+        supports_data_type_zerofill_suffix,
+        supports_cross_join_constraint,
+        supports_double_ampersand_operator,
+        supports_binary_kw_as_cast,
+        supports_table_partitions,
+        supports_comment_optimizer_hint,
+        supports_constraint_keyword_without_name,
+        supports_key_column_option,
+        supports_group_by_with_modifier,
+        supports_left_associative_joins_without_parens,
+    );
+
     fn supports_string_literal_table_alias(&self, explicit: bool) -> bool {
         M.supports_string_literal_table_alias(explicit)
     }
@@ -172,27 +218,6 @@ impl Dialect for FerryDialect {
     fn is_identifier_part(&self, ch: char) -> bool {
         M.is_identifier_part(ch)
     }
-    fn supports_string_literal_concatenation(&self) -> bool {
-        M.supports_string_literal_concatenation()
-    }
-    fn ignores_wildcard_escapes(&self) -> bool {
-        M.ignores_wildcard_escapes()
-    }
-    fn supports_numeric_prefix(&self) -> bool {
-        M.supports_numeric_prefix()
-    }
-    fn supports_literal_prefix_in_qualified_name(&self) -> bool {
-        M.supports_literal_prefix_in_qualified_name()
-    }
-    fn supports_bitwise_shift_operators(&self) -> bool {
-        M.supports_bitwise_shift_operators()
-    }
-    fn supports_singular_value_keyword(&self) -> bool {
-        M.supports_singular_value_keyword()
-    }
-    fn supports_multiline_comment_hints(&self) -> bool {
-        M.supports_multiline_comment_hints()
-    }
     fn parse_infix(
         &self,
         parser: &mut Parser,
@@ -201,88 +226,13 @@ impl Dialect for FerryDialect {
     ) -> Option<Result<Expr, ParserError>> {
         M.parse_infix(parser, expr, precedence)
     }
-    fn require_interval_qualifier(&self) -> bool {
-        M.require_interval_qualifier()
-    }
-    fn supports_limit_comma(&self) -> bool {
-        M.supports_limit_comma()
-    }
-    fn supports_create_table_select(&self) -> bool {
-        M.supports_create_table_select()
-    }
-    fn supports_insert_set(&self) -> bool {
-        M.supports_insert_set()
-    }
-    fn supports_user_host_grantee(&self) -> bool {
-        M.supports_user_host_grantee()
-    }
     fn is_table_factor_alias(&self, explicit: bool, kw: &Keyword, parser: &mut Parser) -> bool {
         M.is_table_factor_alias(explicit, kw, parser)
-    }
-    fn supports_table_hints(&self) -> bool {
-        M.supports_table_hints()
-    }
-    fn requires_single_line_comment_whitespace(&self) -> bool {
-        M.requires_single_line_comment_whitespace()
-    }
-    fn supports_hash_comment(&self) -> bool {
-        M.supports_hash_comment()
-    }
-    fn supports_match_against(&self) -> bool {
-        M.supports_match_against()
-    }
-    fn supports_select_modifiers(&self) -> bool {
-        M.supports_select_modifiers()
-    }
-    fn supports_set_names(&self) -> bool {
-        M.supports_set_names()
-    }
-    fn supports_comma_separated_set_assignments(&self) -> bool {
-        M.supports_comma_separated_set_assignments()
-    }
-    fn supports_alter_column_position(&self) -> bool {
-        M.supports_alter_column_position()
-    }
-    fn supports_update_order_by(&self) -> bool {
-        M.supports_update_order_by()
-    }
-    fn supports_data_type_signed_suffix(&self) -> bool {
-        M.supports_data_type_signed_suffix()
-    }
-    fn supports_data_type_zerofill_suffix(&self) -> bool {
-        M.supports_data_type_zerofill_suffix()
-    }
-    fn supports_cross_join_constraint(&self) -> bool {
-        M.supports_cross_join_constraint()
-    }
-    fn supports_double_ampersand_operator(&self) -> bool {
-        M.supports_double_ampersand_operator()
     }
     fn get_next_precedence(&self, parser: &Parser) -> Option<Result<u8, ParserError>> {
         M.get_next_precedence(parser)
     }
     fn prec_value(&self, prec: Precedence) -> u8 {
         M.prec_value(prec)
-    }
-    fn supports_binary_kw_as_cast(&self) -> bool {
-        M.supports_binary_kw_as_cast()
-    }
-    fn supports_table_partitions(&self) -> bool {
-        M.supports_table_partitions()
-    }
-    fn supports_comment_optimizer_hint(&self) -> bool {
-        M.supports_comment_optimizer_hint()
-    }
-    fn supports_constraint_keyword_without_name(&self) -> bool {
-        M.supports_constraint_keyword_without_name()
-    }
-    fn supports_key_column_option(&self) -> bool {
-        M.supports_key_column_option()
-    }
-    fn supports_group_by_with_modifier(&self) -> bool {
-        M.supports_group_by_with_modifier()
-    }
-    fn supports_left_associative_joins_without_parens(&self) -> bool {
-        M.supports_left_associative_joins_without_parens()
     }
 }

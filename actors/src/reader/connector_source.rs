@@ -838,6 +838,7 @@ impl Decoder {
                     schema: t.database_name,
                     table: t.table_name,
                     columns: t.column_types.len() as u64,
+                    names: None,
                 }
             }
             EventData::Gtid(g) => {

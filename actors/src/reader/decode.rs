@@ -20,6 +20,7 @@
 
 use std::io::{BufReader, Cursor, Read};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use ferry_model::BinlogPosition;
@@ -369,6 +370,7 @@ impl EventDecoder {
                 schema: t.database_name().into_owned(),
                 table: t.table_name().into_owned(),
                 columns: t.columns_count(),
+                names: column_names(&t),
             },
             EventData::RowsEvent(r) => self.rows(&r, event, type_code)?,
             EventData::GtidEvent(g) => EventBody::MysqlGtid {
@@ -583,6 +585,19 @@ pub(crate) fn header_bytes(
 /// CRC-32 (IEEE), as binlog checksums use.
 pub(super) fn crc32(bytes: &[u8]) -> u32 {
     crc32fast::hash(bytes)
+}
+
+/// The column names of a table map's optional metadata (`binlog_row_metadata=FULL`).
+fn column_names(t: &mysql_common::binlog::events::TableMapEvent<'_>) -> Option<Arc<[String]>> {
+    use mysql_common::binlog::events::OptionalMetadataField;
+    t.iter_optional_meta().find_map(|f| match f {
+        Ok(OptionalMetadataField::ColumnName(names)) => names
+            .iter_names()
+            .map(|n| n.ok().map(|n| n.name().into_owned()))
+            .collect::<Option<Vec<String>>>()
+            .map(Arc::from),
+        _ => None,
+    })
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ mod txn;
 mod value;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use ferry_model::{BinlogPosition, GtidSet};
@@ -130,6 +131,8 @@ pub enum EventBody {
         table: String,
         /// Number of columns.
         columns: u64,
+        /// Column names, when the upstream writes them (`binlog_row_metadata=FULL`).
+        names: Option<Arc<[String]>>,
     },
     /// Row changes of one table.
     Rows {

@@ -23,6 +23,8 @@ pub enum Item {
         table: Arc<TableName>,
         /// Columns in the table map.
         columns: u64,
+        /// Column names in the table map (`binlog_row_metadata=FULL`).
+        names: Option<Arc<[String]>>,
         /// Insert, update or delete.
         kind: RowsKind,
         /// The images.
@@ -64,6 +66,10 @@ pub enum Item {
     Heartbeat,
 }
 
+/// What a table map said: the table, its number of columns and (with
+/// `binlog_row_metadata=FULL`) their names.
+type MappedTable = (Arc<TableName>, u64, Option<Arc<[String]>>);
+
 /// A binlog event that cannot be interpreted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("binlog event ending at {pos}: {what}")]
@@ -83,7 +89,7 @@ enum PendingGtid {
 /// The state machine. Feed it every event in order with [`Cursor::feed`].
 #[derive(Debug)]
 pub struct Cursor {
-    tables: HashMap<u64, (Arc<TableName>, u64)>,
+    tables: HashMap<u64, MappedTable>,
     /// Last transaction boundary.
     boundary: BinlogPosition,
     gtid: Option<GtidSet>,
@@ -195,12 +201,13 @@ impl Cursor {
                 schema,
                 table,
                 columns,
+                names,
             } => {
                 let name = match self.tables.get(&table_id) {
-                    Some((t, _)) if t.schema == schema && t.table == table => t.clone(),
+                    Some((t, _, _)) if t.schema == schema && t.table == table => t.clone(),
                     _ => Arc::new(TableName::new(schema, table)),
                 };
-                self.tables.insert(table_id, (name, columns));
+                self.tables.insert(table_id, (name, columns, names));
             }
             EventBody::Rows {
                 kind,
@@ -208,7 +215,7 @@ impl Cursor {
                 changes,
                 ..
             } => {
-                let (table, columns) =
+                let (table, columns, names) =
                     self.tables.get(&table_id).cloned().ok_or_else(|| {
                         err(format!("rows event for unknown table id {table_id}"))
                     })?;
@@ -225,6 +232,7 @@ impl Cursor {
                     out.push(Item::Row {
                         table: table.clone(),
                         columns,
+                        names: names.clone(),
                         kind,
                         change,
                         rows: self.rows,
@@ -341,6 +349,7 @@ mod tests {
             schema: "db".into(),
             table: "t".into(),
             columns: 1,
+            names: None,
         }
     }
 

@@ -19,6 +19,19 @@ use crate::rules::Decision;
 /// before a crash: database/table exists or not, duplicate column/key, cannot drop.
 const ALREADY_DONE: &[u16] = &[1007, 1008, 1050, 1051, 1054, 1060, 1061, 1091, 1146, 1826];
 
+/// `ER_TABLE_EXISTS_ERROR`.
+const TABLE_EXISTS: u16 = 1050;
+
+/// One statement to run downstream.
+struct Todo {
+    /// Default database (routed).
+    default_db: String,
+    /// The statement.
+    sql: String,
+    /// For a rename: the (routed) table renamed.
+    renamed_from: Option<TableName>,
+}
+
 /// What the operator decided for a blocked statement (`ferryctl binlog skip|replace`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BinlogOp {
@@ -54,6 +67,14 @@ impl BinlogOperators {
         Some(ops.remove(i).2)
     }
 
+    /// True when a decision waits for the statement of `source` starting at `at` (or for
+    /// the next statement met).
+    pub fn has(&self, source: &str, at: &BinlogPosition) -> bool {
+        let ops = self.ops.lock().unwrap_or_else(|e| e.into_inner());
+        ops.iter()
+            .any(|(s, p, _)| s == source && (p.is_none() || p.as_ref() == Some(at)))
+    }
+
     /// Pending decisions (for status).
     pub fn pending(&self) -> usize {
         self.ops.lock().unwrap_or_else(|e| e.into_inner()).len()
@@ -77,6 +98,7 @@ pub struct Statement<'a> {
 pub async fn apply(
     spec: &SyncSpec,
     conn: &mut Conn,
+    dialects: &mut Option<ddl::dialect::Dialects>,
     stmt: &Statement<'_>,
     tolerant: bool,
 ) -> Result<(), TaskError> {
@@ -125,7 +147,7 @@ pub async fn apply(
         }
     };
     // Which of the split statements pass the block-allow-list and the filters.
-    let mut todo: Vec<(String, String)> = Vec::new();
+    let mut todo: Vec<Todo> = Vec::new();
     for stmt in &stmts {
         let t = stmt.table();
         let allowed = if stmt.is_database() {
@@ -152,18 +174,30 @@ pub async fn apply(
             Decision::Do => {}
         }
         let default_db = route(&TableName::new(t.schema.clone(), ""))?.schema;
-        todo.push((default_db, stmt.try_render(route)?));
+        let renamed_from = match stmt.renamed_to() {
+            Some(_) => Some(route(t)?),
+            None => None,
+        };
+        todo.push(Todo {
+            default_db,
+            sql: stmt.try_render(route)?,
+            renamed_from,
+        });
     }
     let operator_sql = matches!(op, Some(BinlogOp::Replace(_)));
     if let Some(BinlogOp::Replace(replacement)) = op {
         let default_db = todo
             .first()
-            .map(|(d, _)| d.clone())
+            .map(|t| t.default_db.clone())
             .unwrap_or_else(|| spec.router.route_schema(schema));
         warn!(at = %at, sql, ?replacement, "statement replaced by the operator (binlog replace)");
         todo = replacement
             .into_iter()
-            .map(|s| (default_db.clone(), s))
+            .map(|sql| Todo {
+                default_db: default_db.clone(),
+                sql,
+                renamed_from: None,
+            })
             .collect();
     }
     // The statement keeps the meaning it had upstream: its text is read downstream under the
@@ -184,9 +218,13 @@ pub async fn apply(
     // Rendered for the downstream's dialect, all before any runs (an operator's replacement
     // runs as written).
     if !operator_sql && !todo.is_empty() {
-        let dialects =
-            ddl::dialect::Dialects::detect(&spec.upstream, conn, &spec.downstream).await?;
-        for (_, stmt) in todo.iter_mut() {
+        let dialects = match dialects {
+            Some(d) => d,
+            None => dialects.insert(
+                ddl::dialect::Dialects::detect(&spec.upstream, conn, &spec.downstream).await?,
+            ),
+        };
+        for Todo { sql: stmt, .. } in todo.iter_mut() {
             let r = dialects
                 .render(stmt, ddl::SqlMode::from_bits(sql_mode))
                 .map_err(|e| blocked(format!("cannot render it for the downstream: {e}")))?;
@@ -196,7 +234,12 @@ pub async fn apply(
             *stmt = r.sql;
         }
     }
-    for (default_db, stmt) in todo {
+    for Todo {
+        default_db,
+        sql: stmt,
+        renamed_from,
+    } in todo
+    {
         if !default_db.is_empty() {
             // The database may not exist (yet, or any more): names are qualified anyway.
             let _ = conn
@@ -208,6 +251,15 @@ pub async fn apply(
             Err(mysql_async::Error::Server(e)) if tolerant && ALREADY_DONE.contains(&e.code) => {
                 warn!(at = %at, sql = %stmt, error = %e.message,
                     "DDL already applied (replayed after a restart or in safe mode)");
+                if let (Some(from), TABLE_EXISTS) = (&renamed_from, e.code) {
+                    // The new name was copied after the rename (it holds the later state);
+                    // the old name no longer exists upstream from here on.
+                    let drop = format!("DROP TABLE IF EXISTS {}", from.quoted());
+                    conn.query_drop(&drop)
+                        .await
+                        .map_err(spec.downstream.sql_err(drop.clone()))?;
+                    warn!(at = %at, table = %from, "renamed table's new name already holds the copy: the old name is dropped downstream");
+                }
             }
             Err(e @ (mysql_async::Error::Io(_) | mysql_async::Error::Driver(_))) => {
                 return Err(spec.downstream.sql_err(format!(

@@ -27,6 +27,9 @@ pub struct TargetInfo {
     pub keys: TableKeys,
     /// Key shared by every change of the table, for tables without keys.
     pub wide_key: CausalityKey,
+    /// The keys that identify a row (primary key, then unique keys over NOT NULL columns),
+    /// as column positions.
+    pub row_keys: Vec<Vec<usize>>,
 }
 
 impl TargetInfo {
@@ -106,6 +109,11 @@ impl TargetCache {
             }
         }
         indexes.retain(|k| !broken.contains(&k.name));
+        let row_keys = indexes
+            .iter()
+            .filter(|k| k.columns.iter().all(|&c| meta.columns[c].not_null))
+            .map(|k| k.columns.clone())
+            .collect();
         let keys = TableKeys {
             table: name.clone(),
             indexes,
@@ -115,6 +123,7 @@ impl TargetCache {
             keys,
             wide_key: CausalityKey::new(name, "", &[])
                 .ok_or_else(|| TaskError::Config(format!("cannot build a key for {name}")))?,
+            row_keys,
         });
         self.tables.insert(name.clone(), info.clone());
         Ok(Some(info))

@@ -167,6 +167,7 @@ mod tests {
                 indexes: vec![],
             },
             wide_key: CausalityKey::new(&name, "", &[]).unwrap(),
+            row_keys: Vec::new(),
         })
     }
 

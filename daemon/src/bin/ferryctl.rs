@@ -81,6 +81,35 @@ enum Cmd {
         /// For replace: the statement(s) to run instead.
         sqls: Vec<String>,
     },
+    /// Show, set or remove an upstream table's definition in a task's schema history, as
+    /// dmctl's `binlog-schema` (changes need the task paused).
+    BinlogSchema {
+        /// list | update | delete
+        op: String,
+        /// Task name or task file.
+        task: String,
+        /// Upstream database.
+        database: String,
+        /// Upstream table.
+        table: String,
+        /// update: a file holding the table's `CREATE TABLE` statement.
+        schema_file: Option<String>,
+        /// The task's source (needed when it has several).
+        #[arg(short = 's', long = "source")]
+        source: Option<String>,
+        /// update: take the upstream's definition as it is now.
+        #[arg(long = "from-source")]
+        from_source: bool,
+        /// update: take the target table's definition.
+        #[arg(long = "from-target")]
+        from_target: bool,
+        /// Accepted for dmctl compatibility (Ferry writes the history durably at once).
+        #[arg(long = "flush", num_args = 0..=1, default_missing_value = "true")]
+        flush: Option<String>,
+        /// Accepted for dmctl compatibility.
+        #[arg(long = "sync", num_args = 0..=1, default_missing_value = "true")]
+        sync: Option<String>,
+    },
     /// Purge a source's relay log before a binlog file (never what a task still needs).
     PurgeRelay {
         /// Source id.
@@ -346,6 +375,29 @@ fn run(cli: &Cli) -> Result<Value, String> {
             &format!("/api/v1/tasks/{}/binlog", enc(&task_name(task)?)),
             &json!({"op": op, "binlog_pos": binlog_pos, "source": source, "sqls": sqls}),
         ),
+        Cmd::BinlogSchema {
+            op,
+            task,
+            database,
+            table,
+            schema_file,
+            source,
+            from_source,
+            from_target,
+            ..
+        } => {
+            let sql = match schema_file {
+                Some(f) => {
+                    Some(std::fs::read_to_string(f).map_err(|e| format!("reading {f}: {e}"))?)
+                }
+                None => None,
+            };
+            api.post(
+                &format!("/api/v1/tasks/{}/binlog-schema", enc(&task_name(task)?)),
+                &json!({"op": op, "database": database, "table": table, "source": source,
+                        "sql": sql, "from_source": from_source, "from_target": from_target}),
+            )
+        }
         Cmd::PurgeRelay {
             source, filename, ..
         } => api.post(

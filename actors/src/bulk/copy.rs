@@ -1,0 +1,317 @@
+//! The copy: dumpers take chunks off the queue and stream each from their snapshot into one
+//! downstream transaction (`LOAD DATA LOCAL` or multi-row `INSERT`) with its ledger row.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use ferry_model::{Chunk, TableName};
+use ferry_relay::{CheckpointStore, ChunkDone};
+use futures::{StreamExt, TryStreamExt};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Pool, Row, Value};
+use std::sync::atomic::Ordering::Relaxed;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info_span, warn, Instrument};
+
+use super::encode::LoadFormat;
+use super::tables::{is_no_such_table, Selected};
+use super::{
+    encode, queue, sql, BulkProgress, OnDuplicate, BLOCKS_IN_FLIGHT, BLOCK_BYTES,
+    INSERT_STATEMENT_BYTES,
+};
+use crate::db::{Endpoint, Flavor};
+use crate::error::TaskError;
+use crate::schema;
+
+/// What every chunk copy shares.
+pub(super) struct CopyCtx {
+    pub(super) task: String,
+    pub(super) source_id: String,
+    pub(super) upstream: Endpoint,
+    pub(super) downstream: Endpoint,
+    pub(super) flavor: Flavor,
+    pub(super) format: LoadFormat,
+    pub(super) on_duplicate: OnDuplicate,
+    pub(super) user_where: Option<String>,
+    pub(super) ledger: TableName,
+    pub(super) tables: HashMap<TableName, Arc<Selected>>,
+    /// The upstream has `CAST(... AS DOUBLE)`.
+    pub(super) cast_double: bool,
+    /// Tables found gone (dropped or renamed) while their chunks were copied.
+    pub(super) gone: std::sync::Mutex<Vec<TableName>>,
+}
+
+/// One dumper worker: takes chunks off the queue until it is empty.
+pub(super) async fn dumper(
+    worker: usize,
+    mut conn: Conn,
+    ctx: &CopyCtx,
+    queue: &queue::ChunkQueue,
+    pool: &Pool,
+    store: &dyn CheckpointStore,
+    progress: &BulkProgress,
+) -> Result<(), TaskError> {
+    while let Some(chunk) = queue.take() {
+        let sel = ctx.tables[&chunk.id.table].clone();
+        let copied = copy_chunk(&mut conn, ctx, pool, &sel, &chunk, progress)
+            .instrument(info_span!("chunk", table = %chunk.id.table, ordinal = chunk.id.ordinal))
+            .await;
+        queue.release(&chunk.id.table);
+        let (rows, bytes) = match copied {
+            Err(e) if is_no_such_table(&e) => {
+                // Dropped or renamed after the start position: the binlog replays the DROP
+                // (or the RENAME, whose new name is copied when the plan is made again).
+                warn!(table = %chunk.id.table, chunk = chunk.id.ordinal, error = %e,
+                    "table gone upstream during the copy; its remaining chunks are skipped");
+                queue.drop_table(&chunk.id.table);
+                ctx.gone
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(chunk.id.table.clone());
+                continue;
+            }
+            other => other?,
+        };
+        store.put_chunk_done(
+            &ctx.task,
+            &ctx.source_id,
+            &ChunkDone {
+                id: chunk.id.clone(),
+                rows,
+                bytes,
+            },
+        )?;
+        progress.chunk_committed(&chunk.id.table, rows, bytes);
+        let labels = [
+            ("task", ctx.task.clone()),
+            ("source_id", ctx.source_id.clone()),
+        ];
+        metrics::counter!("ferry_load_rows_total", &labels).increment(rows);
+        metrics::counter!("ferry_load_bytes_total", &labels).increment(bytes);
+        metrics::counter!("ferry_load_chunks_total", &labels).increment(1);
+        debug!(worker, table = %chunk.id.table, chunk = chunk.id.ordinal, rows, bytes, "chunk committed");
+    }
+    Ok(())
+}
+
+pub(super) type Block = std::io::Result<Bytes>;
+
+/// Streams one chunk from the snapshot into one downstream transaction.
+pub(super) async fn copy_chunk(
+    up: &mut Conn,
+    ctx: &CopyCtx,
+    pool: &Pool,
+    sel: &Selected,
+    chunk: &Chunk,
+    progress: &BulkProgress,
+) -> Result<(u64, u64), TaskError> {
+    let (tx, rx) = mpsc::channel::<Block>(BLOCKS_IN_FLIGHT);
+    let (done_tx, done_rx) = oneshot::channel::<(u64, u64)>();
+    let what = format!(
+        "chunk {} of {} → {}",
+        chunk.id.ordinal, chunk.id.table, sel.target
+    );
+    let dump = async {
+        let r = dump_chunk(up, ctx, sel, chunk, tx, progress).await;
+        if let Ok(counts) = &r {
+            let _ = done_tx.send(*counts);
+        }
+        r
+    };
+    let load = load_chunk(ctx, pool, sel, chunk, rx, done_rx, &what);
+    let (dumped, loaded) = tokio::join!(dump, load);
+    match (dumped, loaded) {
+        (Ok(counts), Ok(())) => Ok(counts),
+        // A dump error is the cause; the load then only saw its stream fail.
+        (Err(e), _) => Err(e),
+        (Ok(_), Err(e)) => Err(e),
+    }
+}
+
+/// Reads a chunk's rows and sends them as encoded blocks; returns (rows, bytes).
+pub(super) async fn dump_chunk(
+    up: &mut Conn,
+    ctx: &CopyCtx,
+    sel: &Selected,
+    chunk: &Chunk,
+    tx: mpsc::Sender<Block>,
+    progress: &BulkProgress,
+) -> Result<(u64, u64), TaskError> {
+    let meta = &sel.meta;
+    let query = sql::select_chunk(
+        meta,
+        chunk.lower.as_ref(),
+        chunk.upper.as_ref(),
+        ctx.user_where.as_deref(),
+        ctx.cast_double,
+    );
+    let kinds: Vec<schema::ValueKind> = meta.copied_columns().map(|c| c.kind()).collect();
+    let json_convert = ctx.flavor != Flavor::Mariadb;
+    let prefix = sql::insert_prefix(meta, &sel.target, ctx.on_duplicate);
+    let what = format!("dumping chunk {} of {}", chunk.id.ordinal, meta.name);
+    let fail = |e: mysql_async::Error| {
+        let err = ctx.upstream.sql_err(what.clone())(e);
+        // Make the loader's stream fail so that its transaction rolls back.
+        let _ = tx.try_send(Err(std::io::Error::other(err.to_string())));
+        err
+    };
+    let mut result = up.query_iter(&query).await.map_err(fail)?;
+    let mut rows_stream = match result.stream::<Row>().await.map_err(fail)? {
+        Some(s) => s,
+        None => return Ok((0, 0)),
+    };
+    let mut buf = BytesMut::with_capacity(BLOCK_BYTES + 64 * 1024);
+    let (mut rows, mut bytes, mut rows_reported, mut in_stmt) = (0u64, 0u64, 0u64, 0usize);
+    let mut loader_gone = false;
+    while let Some(row) = rows_stream.try_next().await.map_err(fail)? {
+        let values = row.unwrap_raw();
+        let refs = values.iter().map(|v| match v {
+            Some(Value::Bytes(b)) => Some(b.as_slice()),
+            _ => None,
+        });
+        match ctx.format {
+            LoadFormat::LoadData => encode::encode_load_data_row(refs, &mut buf),
+            LoadFormat::Insert => {
+                buf.extend_from_slice(if in_stmt == 0 {
+                    prefix.as_bytes()
+                } else {
+                    b","
+                });
+                encode::encode_values_row(refs, &kinds, json_convert, &mut buf);
+                in_stmt += 1;
+            }
+        }
+        rows += 1;
+        let limit = match ctx.format {
+            LoadFormat::LoadData => BLOCK_BYTES,
+            LoadFormat::Insert => INSERT_STATEMENT_BYTES,
+        };
+        if buf.len() >= limit {
+            bytes += buf.len() as u64;
+            progress.dumped_bytes.fetch_add(buf.len() as u64, Relaxed);
+            progress
+                .dumped_rows
+                .fetch_add(rows - rows_reported, Relaxed);
+            rows_reported = rows;
+            in_stmt = 0;
+            if tx.send(Ok(buf.split().freeze())).await.is_err() {
+                loader_gone = true;
+                break;
+            }
+        }
+    }
+    drop(rows_stream);
+    drop(result);
+    if !buf.is_empty() && !loader_gone {
+        bytes += buf.len() as u64;
+        progress.dumped_bytes.fetch_add(buf.len() as u64, Relaxed);
+        let _ = tx.send(Ok(buf.split().freeze())).await;
+    }
+    progress
+        .dumped_rows
+        .fetch_add(rows - rows_reported, Relaxed);
+    Ok((rows, bytes))
+}
+
+/// Fails the chunk (rolling it back) when the last statement left warnings: a warning means a
+/// value was changed on its way in. With `on-duplicate-logical: ignore`, duplicate-key
+/// warnings (1062) are the requested behaviour and are not counted.
+pub(super) async fn check_warnings(
+    conn: &mut Conn,
+    ctx: &CopyCtx,
+    what: &str,
+) -> Result<(), TaskError> {
+    let count = conn.get_warnings();
+    if count == 0 {
+        return Ok(());
+    }
+    let down = &ctx.downstream;
+    let shown: Vec<(String, u32, String)> = conn
+        .query("SHOW WARNINGS")
+        .await
+        .map_err(down.sql_err(format!("SHOW WARNINGS after loading {what}")))?;
+    let relevant: Vec<&(String, u32, String)> = shown
+        .iter()
+        .filter(|(_, code, _)| !(ctx.on_duplicate == OnDuplicate::Ignore && *code == 1062))
+        .collect();
+    if relevant.is_empty() && ctx.on_duplicate == OnDuplicate::Ignore {
+        return Ok(());
+    }
+    let _ = conn.query_drop("ROLLBACK").await;
+    Err(TaskError::LoadWarnings {
+        addr: down.addr(),
+        what: what.to_string(),
+        count,
+        detail: relevant
+            .iter()
+            .take(5)
+            .map(|(l, c, m)| format!("{l} {c}: {m}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+    })
+}
+
+/// Loads a chunk's stream in one transaction, together with its ledger row.
+pub(super) async fn load_chunk(
+    ctx: &CopyCtx,
+    pool: &Pool,
+    sel: &Selected,
+    chunk: &Chunk,
+    mut rx: mpsc::Receiver<Block>,
+    done_rx: oneshot::Receiver<(u64, u64)>,
+    what: &str,
+) -> Result<(), TaskError> {
+    let down = &ctx.downstream;
+    let err = |e| down.sql_err(format!("loading {what}"))(e);
+    let mut conn = pool.get_conn().await.map_err(|source| TaskError::Connect {
+        side: down.side,
+        addr: down.addr(),
+        source,
+    })?;
+    conn.query_drop("BEGIN").await.map_err(err)?;
+    match ctx.format {
+        LoadFormat::LoadData => {
+            let stream = futures::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|item| (item, rx))
+            });
+            conn.set_infile_handler(async move { Ok(stream.boxed()) });
+            let stmt = sql::load_data(&sel.meta, &sel.target, ctx.flavor, ctx.on_duplicate);
+            conn.query_drop(&stmt).await.map_err(err)?;
+            check_warnings(&mut conn, ctx, what).await?;
+        }
+        LoadFormat::Insert => {
+            while let Some(block) = rx.recv().await {
+                let Ok(block) = block else { break };
+                conn.query_drop(String::from_utf8_lossy(&block).as_ref())
+                    .await
+                    .map_err(err)?;
+                check_warnings(&mut conn, ctx, what).await?;
+            }
+        }
+    }
+    // The dump must have ended cleanly; otherwise nothing of this chunk is committed.
+    let Ok((rows, bytes)) = done_rx.await else {
+        let _ = conn.query_drop("ROLLBACK").await;
+        return Err(TaskError::Cancelled);
+    };
+    conn.exec_drop(
+        format!(
+            "INSERT INTO {} (source_id, cp_schema, cp_table, chunk, row_count, byte_count) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+            ctx.ledger.quoted()
+        ),
+        (
+            &ctx.source_id,
+            &chunk.id.table.schema,
+            &chunk.id.table.table,
+            chunk.id.ordinal,
+            rows,
+            bytes,
+        ),
+    )
+    .await
+    .map_err(err)?;
+    conn.query_drop("COMMIT").await.map_err(err)?;
+    Ok(())
+}
