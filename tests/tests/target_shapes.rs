@@ -424,9 +424,8 @@ async fn binlog_schema_update_repairs_a_history_read_after_the_start() {
 /// the rename and ends equal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_row_metadata_cross_checks_the_history() {
-    let up = TestServer::builder(DbKind::Mysql, Role::Upstream)
-        .extra_cnf("binlog_row_metadata=FULL")
-        .start();
+    // The test upstreams run with binlog_row_metadata=FULL (../shared/dbs/start.sh).
+    let up = shared(DbKind::Mysql, Role::Upstream);
     let down = shared(DbKind::Mariadb, Role::Downstream);
     let db = unique_db_name("fullmeta");
     let q = quote_ident(&db);
@@ -453,7 +452,7 @@ async fn full_row_metadata_cross_checks_the_history() {
     exec(&mut u, &format!("INSERT INTO {q}.t VALUES (3, 30)")).await;
 
     let ferry = Ferry::start_temp("fullmeta");
-    ferry.add_source("up", &up).await;
+    ferry.add_source("up", up).await;
     let task = format!("fm_{}", &db[db.len() - 4..]);
     let meta = format!("    meta:\n      binlog-name: \"{file}\"\n      binlog-pos: {pos}\n");
     let f = ferry.write_file(
@@ -474,6 +473,6 @@ async fn full_row_metadata_cross_checks_the_history() {
         .ctl_ok(&["binlog-schema", "update", &task, &db, "t", path_str(&def)])
         .await;
     ferry.ctl_ok(&["resume-task", &task]).await;
-    wait_caught_up(&ferry, &task, &up, CATCH_UP).await;
+    wait_caught_up(&ferry, &task, up, CATCH_UP).await;
     assert_schemas_equal(&mut u, &mut d, &db, &db).await;
 }

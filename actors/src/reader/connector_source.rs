@@ -838,7 +838,13 @@ impl Decoder {
                     schema: t.database_name,
                     table: t.table_name,
                     columns: t.column_types.len() as u64,
-                    names: None,
+                    names: t.table_metadata.as_ref().and_then(|m| {
+                        m.columns
+                            .iter()
+                            .map(|c| c.column_name.clone())
+                            .collect::<Option<Vec<String>>>()
+                            .map(std::sync::Arc::from)
+                    }),
                 }
             }
             EventData::Gtid(g) => {
