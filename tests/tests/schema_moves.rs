@@ -1,7 +1,14 @@
-//! End-to-end tests of a schema that moves under a migration: DDL racing an `all` task's
-//! start, copy and hand-off; upstreams whose statements are written under non-default
-//! `sql_mode`s. Every scenario ends by comparing each table of the schema with the upstream
-//! (the same set of tables, each row equal).
+//! End-to-end tests of a schema that moves under a migration: a DDL storm racing an `all`
+//! task's start, copy, hand-off and replication, with and without `kill -9` of `ferryd` at
+//! random points; upstreams whose statements are written under non-default `sql_mode`s.
+//! Every scenario ends by comparing each table of the schema with the upstream (the same
+//! set of tables, each row equal).
+//!
+//! The storms run once each by default; `FERRY_STORM_ITERATIONS=N` runs each N times, from
+//! N seeds (scripts/storm.sh); `FERRY_STORM_SEED` fixes the seed. Every iteration prints
+//! its seed; a failing one prints every difference and keeps the daemon's data dir under
+//! /var/tmp/ferry-tests, with the statements the storm ran (and where the kills fell) in
+//! `storm.sql`.
 
 use std::time::Duration;
 
@@ -27,177 +34,676 @@ fn all_task(name: &str, down: &TestServer, src: &str, db: &str) -> String {
 }
 
 async fn unit_of(ferry: &Ferry, task: &str) -> String {
-    match ferry.query_status(task).await {
-        Some(st) => subtasks(&st)
-            .first()
-            .and_then(|s| s["unit"].as_str().map(str::to_string))
-            .unwrap_or_default(),
-        None => String::new(),
-    }
+    unit_and_error(ferry, task).await.0
 }
 
-/// One step of a DDL storm on `db`: creates, fills, renames and drops tables while a task
-/// copies and replicates them; with `replicating`, also swaps tables and adds columns.
-/// `live` holds the tables that exist.
-async fn ddl_step(
-    c: &mut mysql_async::Conn,
-    db: &str,
-    step: usize,
-    live: &mut Vec<String>,
-    rng: &mut rand::rngs::StdRng,
-    replicating: bool,
-) {
-    let q = quote_ident(db);
-    let pick = |live: &Vec<String>, rng: &mut rand::rngs::StdRng| {
-        live[rng.gen_range(0..live.len())].clone()
+/// The unit of the first subtask of `task`, and the error that paused it, if any (empty
+/// and `None` while the daemon does not answer).
+async fn unit_and_error(ferry: &Ferry, task: &str) -> (String, Option<String>) {
+    let Some(st) = ferry.query_status(task).await else {
+        return (String::new(), None);
     };
-    match rng.gen_range(0..if replicating { 7 } else { 6 }) {
-        0 => {
-            let t = format!("new_{step}");
-            exec(
-                c,
-                &format!("CREATE TABLE {q}.{t} (id INT PRIMARY KEY, a INT, b VARCHAR(40))"),
-            )
-            .await;
-            exec(
-                c,
-                &format!(
-                    "INSERT INTO {q}.{t} SELECT n, n % 13, CONCAT('n', n) FROM {}",
-                    seq(200)
-                ),
-            )
-            .await;
-            live.push(t);
+    let Some(s) = subtasks(&st).into_iter().next() else {
+        return (String::new(), None);
+    };
+    let unit = s["unit"].as_str().unwrap_or_default().to_string();
+    let error = (s["stage"] == "Paused" && !s["result"].is_null()).then(|| {
+        s["result"]["errors"][0]["Message"]
+            .as_str()
+            .map_or_else(|| s["result"].to_string(), str::to_string)
+    });
+    (unit, error)
+}
+
+/// How many times each storm runs: `FERRY_STORM_ITERATIONS` (default 1; scripts/storm.sh
+/// loops them by the dozen).
+fn storm_iterations() -> usize {
+    std::env::var("FERRY_STORM_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
+/// The type of an extra column `cN` of a storm table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ColType {
+    Int,
+    BigInt,
+    Varchar(u32),
+}
+
+/// An extra column of a storm table (added, modified, renamed and dropped while the task
+/// replicates; `id`, `a` and `b` never change).
+#[derive(Debug, Clone)]
+struct Col {
+    name: String,
+    ty: ColType,
+    nullable: bool,
+}
+
+impl Col {
+    /// Its definition, for `ADD`, `MODIFY` and `CHANGE COLUMN`.
+    fn def(&self) -> String {
+        let ty = match self.ty {
+            ColType::Int => "INT".to_string(),
+            ColType::BigInt => "BIGINT".to_string(),
+            ColType::Varchar(n) => format!("VARCHAR({n})"),
+        };
+        match (self.nullable, self.ty) {
+            (true, _) => format!("{ty} NULL"),
+            (false, ColType::Varchar(_)) => format!("{ty} NOT NULL DEFAULT 'dflt'"),
+            (false, _) => format!("{ty} NOT NULL DEFAULT 7"),
         }
-        1 if live.len() > 2 => {
-            let from = pick(live, rng);
-            let to = format!("ren_{step}");
-            exec(c, &format!("RENAME TABLE {q}.{from} TO {q}.{to}")).await;
-            live.retain(|t| *t != from);
-            live.push(to);
+    }
+
+    /// A value for an insert (at most 7 characters: every VARCHAR is at least 8 long).
+    fn value(&self, step: usize) -> String {
+        match self.ty {
+            ColType::Varchar(_) => format!("'v{}'", step % 100_000),
+            _ => format!("{}", step * 3),
         }
-        2 if live.len() > 3 => {
-            let t = pick(live, rng);
-            exec(c, &format!("DROP TABLE {q}.{t}")).await;
-            live.retain(|x| *x != t);
-        }
-        3 if replicating && live.len() > 2 => {
-            // The swap online-schema-change tools do at cut-over.
-            let a = pick(live, rng);
-            let b = pick(live, rng);
-            if a != b {
-                exec(
-                    c,
-                    &format!("RENAME TABLE {q}.{a} TO {q}.swap_tmp, {q}.{b} TO {q}.{a}, {q}.swap_tmp TO {q}.{b}"),
-                )
-                .await;
-            }
-        }
-        6 => {
-            let t = pick(live, rng);
-            exec(
-                c,
-                &format!("ALTER TABLE {q}.{t} ADD COLUMN c{step} INT NOT NULL DEFAULT {step}"),
-            )
-            .await;
-        }
-        _ => {
-            let t = pick(live, rng);
-            let id: u32 = rng.gen_range(1..100_000);
-            exec(
-                c,
-                &format!(
-                    "INSERT INTO {q}.{t} (id, a, b) VALUES ({id}, {step}, 'w{step}') \
-                     ON DUPLICATE KEY UPDATE a = a + 1, b = CONCAT(b, '+')"
-                ),
-            )
-            .await;
-            exec(
-                c,
-                &format!("UPDATE {q}.{t} SET a = a + 1 WHERE id % 17 = {}", step % 17),
-            )
-            .await;
+    }
+
+    /// An assignment for an update.
+    fn update(&self, step: usize) -> String {
+        let c = &self.name;
+        match self.ty {
+            ColType::Varchar(_) => format!("{c} = 'u{}'", step % 100_000),
+            _ => format!("{c} = IFNULL({c}, 0) + 1"),
         }
     }
 }
 
-/// Tables created, renamed and dropped from before the start position until after the
-/// hand-off, then also swapped and altered while replicating: the downstream ends with
-/// exactly the upstream's tables and rows.
-async fn ddl_storm_during_all_task(up_kind: DbKind) {
-    let up = shared(up_kind, Role::Upstream);
-    let down = shared(DbKind::Mariadb, Role::Downstream);
-    let db = unique_db_name(&format!("storm_{up_kind}"));
-    let seed: u64 = rand::thread_rng().gen();
-    eprintln!("storm seed {seed}");
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut c = up.conn().await;
-    create_database(&mut c, &db).await;
-    let q = quote_ident(&db);
-    let mut live = Vec::new();
-    for i in 0..6 {
-        let t = format!("t{i}");
-        exec(
-            &mut c,
-            &format!("CREATE TABLE {q}.{t} (id INT PRIMARY KEY, a INT, b VARCHAR(40))"),
+/// A secondary index `ixN` of a storm table and its columns.
+#[derive(Debug, Clone)]
+struct Index {
+    name: String,
+    cols: Vec<String>,
+}
+
+/// A table of the storm as the client knows it.
+#[derive(Debug, Clone)]
+struct Table {
+    name: String,
+    cols: Vec<Col>,
+    indexes: Vec<Index>,
+}
+
+impl Table {
+    fn new(name: String) -> Self {
+        Self {
+            name,
+            cols: Vec::new(),
+            indexes: Vec::new(),
+        }
+    }
+}
+
+/// A client that creates, fills, renames and drops tables of one schema while a task
+/// copies and replicates them; once the task replicates, it also swaps tables and
+/// adds, drops, modifies and renames columns and adds and drops indexes. Rows name their
+/// columns, so they survive the column changes.
+struct Storm {
+    q: String,
+    rng: rand::rngs::StdRng,
+    step: usize,
+    live: Vec<Table>,
+    /// What ran, by kind (printed at the end).
+    done: std::collections::BTreeMap<String, usize>,
+    /// Every statement run and every kill, in order (kept with the daemon's data dir).
+    log: Option<std::fs::File>,
+}
+
+impl Storm {
+    fn new(db: &str, seed: u64) -> Self {
+        Self {
+            q: quote_ident(db),
+            rng: rand::rngs::StdRng::seed_from_u64(seed),
+            step: 0,
+            live: Vec::new(),
+            done: Default::default(),
+            log: None,
+        }
+    }
+
+    fn note(&mut self, line: &str) {
+        use std::io::Write;
+        if let Some(f) = self.log.as_mut() {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+
+    async fn run(&mut self, c: &mut mysql_async::Conn, sql: &str) {
+        let line = format!("-- step {}\n{sql};", self.step);
+        self.note(&line);
+        exec(c, sql).await;
+    }
+
+    fn count(&mut self, what: &str) {
+        *self.done.entry(what.to_string()).or_default() += 1;
+    }
+
+    fn pick(&mut self) -> usize {
+        self.rng.gen_range(0..self.live.len())
+    }
+
+    /// A table with `rows` rows (ids 1..=rows).
+    async fn create(&mut self, c: &mut mysql_async::Conn, name: String, rows: u64) {
+        let q = self.q.clone();
+        self.run(
+            c,
+            &format!("CREATE TABLE {q}.{name} (id INT PRIMARY KEY, a INT, b VARCHAR(40))"),
         )
         .await;
-        exec(
-            &mut c,
+        self.run(
+            c,
             &format!(
-                "INSERT INTO {q}.{t} SELECT n, n % 7, CONCAT('r', n) FROM {}",
-                seq(6000)
+                "INSERT INTO {q}.{name} (id, a, b) SELECT n, n % 13, CONCAT('n', n) FROM {}",
+                seq(rows)
             ),
         )
         .await;
-        live.push(t);
+        self.live.push(Table::new(name));
     }
 
-    let ferry = Ferry::start_temp("storm");
+    /// One step. Without `replicating` (the task may be copying): creates, renames, drops
+    /// and rows only; with it, also swaps and column and index changes.
+    async fn step(&mut self, c: &mut mysql_async::Conn, replicating: bool) {
+        let step = self.step;
+        let q = self.q.clone();
+        let kinds = if replicating { 11 } else { 6 };
+        match self.rng.gen_range(0..kinds) {
+            0 => {
+                self.create(c, format!("new_{step}"), 200).await;
+                self.count("create table");
+            }
+            1 if self.live.len() > 2 => {
+                let i = self.pick();
+                let to = format!("ren_{step}");
+                let from = std::mem::replace(&mut self.live[i].name, to.clone());
+                self.run(c, &format!("RENAME TABLE {q}.{from} TO {q}.{to}"))
+                    .await;
+                self.count("rename table");
+            }
+            2 if self.live.len() > 3 => {
+                let i = self.pick();
+                let t = self.live.remove(i);
+                self.run(c, &format!("DROP TABLE {q}.{}", t.name)).await;
+                self.count("drop table");
+            }
+            3 if replicating && self.live.len() > 2 => {
+                // The swap online-schema-change tools do at cut-over.
+                let (i, j) = (self.pick(), self.pick());
+                if i != j {
+                    let (a, b) = (self.live[i].name.clone(), self.live[j].name.clone());
+                    self.run(
+                        c,
+                        &format!(
+                            "RENAME TABLE {q}.{a} TO {q}.swap_tmp, {q}.{b} TO {q}.{a}, \
+                             {q}.swap_tmp TO {q}.{b}"
+                        ),
+                    )
+                    .await;
+                    self.live[i].name = b;
+                    self.live[j].name = a;
+                    self.count("swap tables");
+                }
+            }
+            4..=7 if replicating => self.alter(c).await,
+            _ => self.rows(c).await,
+        }
+        self.step += 1;
+    }
+
+    /// A column or index change of one table.
+    async fn alter(&mut self, c: &mut mysql_async::Conn) {
+        let step = self.step;
+        let q = self.q.clone();
+        let r = &mut self.rng;
+        let mut op = r.gen_range(0..7);
+        // A table the change applies to: one with extra columns to drop, modify or rename,
+        // one with an index to drop; else a column or an index is added.
+        let fits = |t: &Table, op: usize| match op {
+            1..=4 => !t.cols.is_empty(),
+            6 => !t.indexes.is_empty(),
+            _ => true,
+        };
+        if !self.live.iter().any(|t| fits(t, op)) {
+            op = if op == 6 { 5 } else { 0 };
+        }
+        let fitting: Vec<usize> = (0..self.live.len())
+            .filter(|&i| fits(&self.live[i], op))
+            .collect();
+        let t = &mut self.live[fitting[r.gen_range(0..fitting.len())]];
+        let name = format!("{q}.{}", t.name);
+        let (what, sql) = match op {
+            0 => {
+                let ty = match r.gen_range(0..3) {
+                    0 => ColType::Int,
+                    1 => ColType::BigInt,
+                    _ => ColType::Varchar([8, 16, 24][r.gen_range(0..3)]),
+                };
+                let col = Col {
+                    name: format!("c{step}"),
+                    ty,
+                    nullable: r.gen_bool(0.3),
+                };
+                let place = ["", "", " AFTER a", " AFTER b"][r.gen_range(0..4)];
+                let mut sql = format!(
+                    "ALTER TABLE {name} ADD COLUMN {} {}{place}",
+                    col.name,
+                    col.def()
+                );
+                if r.gen_bool(0.25) {
+                    // Several changes in one statement.
+                    let ix = format!("ix{step}");
+                    sql.push_str(&format!(", ADD INDEX {ix} ({})", col.name));
+                    t.indexes.push(Index {
+                        name: ix,
+                        cols: vec![col.name.clone()],
+                    });
+                }
+                t.cols.push(col);
+                ("add column", sql)
+            }
+            1 => {
+                let col = t.cols.remove(r.gen_range(0..t.cols.len()));
+                // An index loses the column; one left without columns is dropped.
+                for ix in &mut t.indexes {
+                    ix.cols.retain(|c| *c != col.name);
+                }
+                t.indexes.retain(|ix| !ix.cols.is_empty());
+                (
+                    "drop column",
+                    format!("ALTER TABLE {name} DROP COLUMN {}", col.name),
+                )
+            }
+            2 => {
+                // Widen: INT to BIGINT, a VARCHAR longer; or allow NULL.
+                let k = r.gen_range(0..t.cols.len());
+                let col = &mut t.cols[k];
+                match col.ty {
+                    ColType::Int => col.ty = ColType::BigInt,
+                    ColType::Varchar(n) => col.ty = ColType::Varchar(n + 8),
+                    ColType::BigInt => col.nullable = true,
+                }
+                (
+                    "modify column",
+                    format!(
+                        "ALTER TABLE {name} MODIFY COLUMN {} {}",
+                        col.name,
+                        col.def()
+                    ),
+                )
+            }
+            3 | 4 => {
+                let k = r.gen_range(0..t.cols.len());
+                let old = t.cols[k].name.clone();
+                let new = format!("c{step}");
+                t.cols[k].name = new.clone();
+                for ix in &mut t.indexes {
+                    for c in &mut ix.cols {
+                        if *c == old {
+                            *c = new.clone();
+                        }
+                    }
+                }
+                if op == 3 {
+                    let def = t.cols[k].def();
+                    (
+                        "change column",
+                        format!("ALTER TABLE {name} CHANGE COLUMN {old} {new} {def}"),
+                    )
+                } else {
+                    (
+                        "rename column",
+                        format!("ALTER TABLE {name} RENAME COLUMN {old} TO {new}"),
+                    )
+                }
+            }
+            5 => {
+                let ix = format!("ix{step}");
+                let extra =
+                    (!t.cols.is_empty()).then(|| t.cols[r.gen_range(0..t.cols.len())].name.clone());
+                let cols: Vec<String> = match (extra, r.gen_range(0..3)) {
+                    (Some(e), 0) => vec![e],
+                    (Some(e), 1) => vec!["a".into(), e],
+                    (Some(e), _) => vec![e, "b".into()],
+                    (None, _) => vec!["b".into(), "a".into()],
+                };
+                let list = cols.join(", ");
+                t.indexes.push(Index {
+                    name: ix.clone(),
+                    cols,
+                });
+                let sql = if r.gen_bool(0.5) {
+                    format!("ALTER TABLE {name} ADD INDEX {ix} ({list})")
+                } else {
+                    format!("CREATE INDEX {ix} ON {name} ({list})")
+                };
+                ("add index", sql)
+            }
+            _ => {
+                let ix = t.indexes.remove(r.gen_range(0..t.indexes.len())).name;
+                let sql = if r.gen_bool(0.5) {
+                    format!("ALTER TABLE {name} DROP INDEX {ix}")
+                } else {
+                    format!("DROP INDEX {ix} ON {name}")
+                };
+                ("drop index", sql)
+            }
+        };
+        self.run(c, &sql).await;
+        self.count(what);
+    }
+
+    /// Rows: an upsert, an update, sometimes a delete, each naming its columns (some of the
+    /// extra ones too); sometimes in one transaction with the rows of a second table.
+    async fn rows(&mut self, c: &mut mysql_async::Conn) {
+        let i = self.pick();
+        let mut sqls = self.rows_of(i);
+        if self.live.len() > 1 && self.rng.gen_bool(0.4) {
+            let j = self.pick();
+            let more = self.rows_of(j);
+            sqls.insert(0, "START TRANSACTION".to_string());
+            sqls.extend(more);
+            sqls.push("COMMIT".to_string());
+            self.count("transaction");
+        }
+        for sql in sqls {
+            self.run(c, &sql).await;
+        }
+        self.count("rows");
+    }
+
+    fn rows_of(&mut self, i: usize) -> Vec<String> {
+        let step = self.step;
+        let r = &mut self.rng;
+        let t = &self.live[i];
+        let name = format!("{}.{}", self.q, t.name);
+        let some: Vec<&Col> = t.cols.iter().filter(|_| r.gen_bool(0.5)).collect();
+        let id: u32 = r.gen_range(1..100_000);
+        let mut names = String::from("id, a, b");
+        let mut values = format!("{id}, {step}, 'w{step}'");
+        let mut upd = String::from("a = a + 1, b = CONCAT(LEFT(b, 30), '+')");
+        for col in &some {
+            names.push_str(&format!(", {}", col.name));
+            values.push_str(&format!(", {}", col.value(step)));
+            upd.push_str(&format!(", {}", col.update(step)));
+        }
+        let mut sqls = vec![
+            format!("INSERT INTO {name} ({names}) VALUES ({values}) ON DUPLICATE KEY UPDATE {upd}"),
+            format!("UPDATE {name} SET {upd} WHERE id % 17 = {}", step % 17),
+        ];
+        if r.gen_bool(0.3) {
+            sqls.push(format!(
+                "DELETE FROM {name} WHERE id % 23 = {} AND a % 3 = 0",
+                step % 23
+            ));
+        }
+        sqls
+    }
+
+    /// `kill -9` of the daemon at a random moment; the storm goes on while it is down, then
+    /// it starts again on the same data dir.
+    async fn kill_and_restart(
+        &mut self,
+        c: &mut mysql_async::Conn,
+        ferry: &mut Ferry,
+        task: &str,
+        replicating: bool,
+    ) {
+        // Not only right after a statement (a random moment, not a synchronisation).
+        let delay = Duration::from_millis(self.rng.gen_range(0..300));
+        tokio::time::sleep(delay).await;
+        let unit = unit_of(ferry, task).await;
+        ferry.kill9();
+        let line = format!(
+            "-- kill -9 after step {} (+{delay:?}), unit {unit:?}",
+            self.step
+        );
+        eprintln!("{task}: {line}");
+        self.note(&line);
+        let phase = if replicating {
+            "replicating"
+        } else {
+            "copy/hand-off"
+        };
+        self.count(&format!("kill -9 {phase} ({unit})"));
+        for _ in 0..self.rng.gen_range(0..3) {
+            self.step(c, replicating).await;
+        }
+        ferry.restart();
+        self.note("-- restarted");
+    }
+}
+
+/// Compares the schema `db` on both sides: the same tables, each with the same columns in
+/// the same order (type, length, nullability), the same indexes and the same rows. Returns
+/// every difference (labelled with `what`), not only the first, and the rows compared.
+async fn compare_schema(
+    up: &TestServer,
+    down: &TestServer,
+    db: &str,
+    what: &str,
+) -> (Vec<String>, usize) {
+    let (mut u, mut d) = (up.conn().await, down.conn().await);
+    let ut = list_tables(&mut u, db).await;
+    let dt = list_tables(&mut d, db).await;
+    let mut problems = Vec::new();
+    if ut != dt {
+        problems.push(format!(
+            "{what}: tables differ: only upstream {:?}; only downstream {:?}",
+            ut.iter().filter(|t| !dt.contains(t)).collect::<Vec<_>>(),
+            dt.iter().filter(|t| !ut.contains(t)).collect::<Vec<_>>()
+        ));
+    }
+    let opts = CompareOptions {
+        max_reported: 10,
+        ..CompareOptions::default()
+    };
+    let mut rows = 0;
+    for t in ut.iter().filter(|t| dt.contains(t)) {
+        let (us, ds) = (
+            structure(&mut u, db, t).await,
+            structure(&mut d, db, t).await,
+        );
+        if us != ds {
+            problems.push(format!(
+                "{what}: structure of {t} differs:\n  upstream   {us:?}\n  downstream {ds:?}"
+            ));
+        }
+        match compare_tables(&mut u, &mut d, (db, t), (db, t), &opts).await {
+            Ok(n) => rows += n,
+            Err(diff) => problems.push(format!("{what}: {diff}")),
+        }
+    }
+    (problems, rows)
+}
+
+/// Columns (name, type, length, nullable) in order, and indexes (name, columns).
+async fn structure(c: &mut mysql_async::Conn, db: &str, t: &str) -> (Vec<String>, Vec<String>) {
+    let cols: Vec<(String, String, Option<u64>, String)> = c
+        .exec(
+            "SELECT COLUMN_NAME, LOWER(DATA_TYPE), CHARACTER_MAXIMUM_LENGTH, IS_NULLABLE \
+             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
+             ORDER BY ORDINAL_POSITION",
+            (db, t),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("columns of {db}.{t}: {e}"));
+    let idx: Vec<(String, String)> = c
+        .exec(
+            "SELECT INDEX_NAME, GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX) \
+             FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
+             GROUP BY INDEX_NAME ORDER BY INDEX_NAME",
+            (db, t),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("indexes of {db}.{t}: {e}"));
+    (
+        cols.into_iter()
+            .map(|(n, ty, len, null)| match len {
+                Some(l) => format!("{n} {ty}({l}) {null}"),
+                None => format!("{n} {ty} {null}"),
+            })
+            .collect(),
+        idx.into_iter().map(|(n, c)| format!("{n}({c})")).collect(),
+    )
+}
+
+/// Tables created, renamed and dropped from before the start position until after the
+/// hand-off, then also swapped, their columns added, dropped, modified and renamed and
+/// their indexes added and dropped while replicating; with `kills`, `ferryd` is killed
+/// (`kill -9`) a few times during the copy and the hand-off and a few times while it
+/// replicates, and restarted while the storm goes on. The downstream ends with exactly the
+/// upstream's tables, columns, indexes and rows.
+///
+/// The storm keeps to what docs/full-phase.md ("DDL during the copy") allows while a task
+/// copies: tables created, renamed and dropped, and rows; swaps and column changes wait
+/// until the task has caught up once.
+async fn ddl_storm(up_kind: DbKind, kills: bool, seed: u64) {
+    let up = shared(up_kind, Role::Upstream);
+    let down = shared(DbKind::Mariadb, Role::Downstream);
+    let prefix = format!("storm_{up_kind}");
+    let db = unique_db_name(&prefix);
+    // Unique among the tasks of this process (their ledgers share the downstream).
+    let task = format!("st{}", &db[prefix.len()..]);
+    eprintln!("storm {db}: seed {seed}, kill -9: {kills}");
+    let mut s = Storm::new(&db, seed);
+    let mut c = up.conn().await;
+    create_database(&mut c, &db).await;
+    let mut ferry = Ferry::start_temp(if kills { "storm-kill" } else { "storm" });
+    s.log = Some(
+        std::fs::File::create(ferry.data_dir().join("storm.sql"))
+            .unwrap_or_else(|e| panic!("storm.sql: {e}")),
+    );
+    s.note(&format!("-- seed {seed}, db {db}, task {task}"));
+    // With kills, enough rows for the copy to take a few seconds (kills land in it).
+    let rows = if kills { 25_000 } else { 6000 };
+    for i in 0..6 {
+        s.create(&mut c, format!("t{i}"), rows).await;
+    }
     ferry.add_source("up", up).await;
-    let task = format!("st_{}", &db[db.len() - 4..]);
     let f = ferry.write_file("task.yaml", &all_task(&task, down, "up", &db));
     // DDL from before the start until well into replication.
-    let mut step = 0;
     for _ in 0..3 {
-        ddl_step(&mut c, &db, step, &mut live, &mut rng, false).await;
-        step += 1;
+        s.step(&mut c, false).await;
     }
     ferry.ctl_ok(&["start-task", path_str(&f)]).await;
+    s.note("-- start-task");
+    let copy_kills = if kills { s.rng.gen_range(2..=3) } else { 0 };
+    // The first kill soon after the start, the next ones a few steps later: in the copy,
+    // the hand-off or the catch-up.
+    let (mut killed, mut until_kill) = (0, s.rng.gen_range(0..3));
     let mut after_sync = 0;
-    while after_sync < 15 {
-        ddl_step(&mut c, &db, step, &mut live, &mut rng, false).await;
-        step += 1;
+    while after_sync < 15 || killed < copy_kills {
+        if killed < copy_kills && until_kill == 0 {
+            s.kill_and_restart(&mut c, &mut ferry, &task, false).await;
+            killed += 1;
+            until_kill = s.rng.gen_range(1..5);
+            continue;
+        }
+        until_kill -= 1;
+        s.step(&mut c, false).await;
         // A busy application's pace of schema changes, not a synchronisation.
         tokio::time::sleep(Duration::from_millis(150)).await;
-        if unit_of(&ferry, &task).await == "Sync" {
-            after_sync += 1;
+        match unit_and_error(&ferry, &task).await {
+            (_, Some(error)) => panic!(
+                "task {task} paused by an error during the copy:\n{error}\n{}",
+                ferry.log_tail(40)
+            ),
+            (unit, None) if unit == "Sync" => after_sync += 1,
+            _ => {}
         }
-        assert!(step < 1500, "the task never reached the Sync unit");
+        assert!(s.step < 1500, "the task never reached the Sync unit");
     }
-    eprintln!("{step} DDL steps during the copy and the hand-off");
+    eprintln!("{} DDL steps during the copy and the hand-off", s.step);
     wait_caught_up(&ferry, &task, up, CATCH_UP).await;
-    {
-        let (mut u, mut d) = (up.conn().await, down.conn().await);
-        assert_schemas_equal(&mut u, &mut d, &db, &db).await;
+    s.note("-- caught up (first)");
+    // A difference here is reported at the end, with those of the end: the storm goes on
+    // (what replication makes of it tells more than stopping here).
+    let (mut problems, _) = compare_schema(up, down, &db, "after the copy and the hand-off").await;
+    for p in &problems {
+        eprintln!("storm {db} (seed {seed}): {p}");
     }
-    for _ in 0..25 {
-        ddl_step(&mut c, &db, step, &mut live, &mut rng, true).await;
-        step += 1;
+    let steps = if kills { 50 } else { 30 };
+    let sync_kills = if kills { s.rng.gen_range(2..=4) } else { 0 };
+    let kill_at: std::collections::BTreeSet<usize> =
+        (0..sync_kills).map(|_| s.rng.gen_range(0..steps)).collect();
+    for i in 0..steps {
+        if kill_at.contains(&i) {
+            s.kill_and_restart(&mut c, &mut ferry, &task, true).await;
+        }
+        s.step(&mut c, true).await;
+        tokio::time::sleep(Duration::from_millis(40)).await;
     }
     wait_caught_up(&ferry, &task, up, CATCH_UP).await;
-    let (mut u, mut d) = (up.conn().await, down.conn().await);
-    assert_schemas_equal(&mut u, &mut d, &db, &db).await;
+    s.note("-- caught up (last)");
+    let (end, rows) = compare_schema(up, down, &db, "at the end").await;
+    problems.extend(end);
+    assert!(
+        problems.is_empty(),
+        "storm {db} (seed {seed}): the downstream differs from the upstream:\n{}",
+        problems.join("\n")
+    );
+    eprintln!(
+        "storm {db} (seed {seed}) ends equal: {} tables, {rows} rows, after {} steps: {:?}",
+        s.live.len(),
+        s.step,
+        s.done
+    );
+}
+
+/// Runs the storm [`storm_iterations`] times, each from its own seed, and reports which
+/// seeds failed (each failure prints its differences and keeps the daemon's data dir, with
+/// the statements it ran in `storm.sql`, under /var/tmp/ferry-tests).
+async fn storms(up_kind: DbKind, kills: bool) {
+    let n = storm_iterations();
+    let mut failed = Vec::new();
+    for i in 0..n {
+        // `FERRY_STORM_SEED` replays a failure's statements (the moments of the kills and of
+        // the hand-off still depend on timing).
+        let seed: u64 = std::env::var("FERRY_STORM_SEED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| rand::thread_rng().gen());
+        eprintln!(
+            "storm iteration {}/{n} ({up_kind}, kill -9: {kills}): seed {seed}",
+            i + 1
+        );
+        // A panic fails the iteration, not the loop.
+        if tokio::spawn(ddl_storm(up_kind, kills, seed)).await.is_err() {
+            eprintln!("storm iteration {}/{n}: FAILED (seed {seed})", i + 1);
+            failed.push(seed);
+        }
+    }
+    eprintln!(
+        "storms ({up_kind}, kill -9: {kills}): {} passed, {} failed {failed:?}",
+        n - failed.len(),
+        failed.len()
+    );
+    assert!(failed.is_empty(), "storm seeds that failed: {failed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ddl_storm_during_all_task_mysql() {
-    ddl_storm_during_all_task(DbKind::Mysql).await;
+    storms(DbKind::Mysql, false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ddl_storm_during_all_task_mariadb() {
-    ddl_storm_during_all_task(DbKind::Mariadb).await;
+    storms(DbKind::Mariadb, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ddl_storm_with_kill9_mysql() {
+    storms(DbKind::Mysql, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ddl_storm_with_kill9_mariadb() {
+    storms(DbKind::Mariadb, true).await;
 }
 
 /// An upstream whose global `sql_mode` has `ANSI_QUOTES` (its `SHOW CREATE TABLE` quotes

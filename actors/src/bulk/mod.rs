@@ -140,10 +140,13 @@ pub async fn run(
     let (start, tables) = match &state.start {
         Some(start) => {
             info!(position = %start, "resuming the full phase; start position from the checkpoint");
+            // Listed before the snapshots open: a table created in between is newer than
+            // them (InnoDB refuses to read it), and the binlog from the start holds it.
+            let tables = select_tables(spec, &mut ctl).await?;
             for _ in 0..spec.threads.max(1) {
                 workers.push(open_snapshot(up).await?);
             }
-            (start.clone(), select_tables(spec, &mut ctl).await?)
+            (start.clone(), tables)
         }
         None => {
             let mut attempt = 0;
