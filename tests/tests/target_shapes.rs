@@ -442,7 +442,7 @@ async fn full_row_metadata_cross_checks_the_history() {
         &format!("CREATE TABLE {q}.t (id INT PRIMARY KEY, a INT)"),
     )
     .await;
-    let (file, pos) = binlog_position(&up).await;
+    let (file, pos) = binlog_position(up).await;
     exec(
         &mut u,
         &format!("INSERT INTO {q}.t VALUES (1, 10), (2, 20)"),
