@@ -158,7 +158,7 @@ pub fn build_subtasks(
         let extra = dumper.parsed_extra_args().map_err(|e| {
             TaskError::Config(format!("mysql-instances[{i}] mydumper extra-args: {e}"))
         })?;
-        let chunk_bytes = dumper.chunk_filesize_bytes().map_err(|e| {
+        let chunk_limit = dumper.chunk_filesize_limit().map_err(|e| {
             TaskError::Config(format!("mysql-instances[{i}] mydumper chunk-filesize: {e}"))
         })?;
         let user_where = Some(dumper.r#where.clone())
@@ -208,10 +208,10 @@ pub fn build_subtasks(
                 downstream: endpoint(Side::Downstream, target)?,
                 balist,
                 router,
-                threads: dumper.threads.max(1) as usize,
+                threads: dumper.effective_threads() as usize,
                 pool_size: loader.pool_size.max(1) as usize,
                 rows: dumper.rows.filter(|r| *r > 0).or(extra.rows),
-                chunk_filesize_mib: (chunk_bytes / (1024 * 1024)).max(1),
+                chunk_filesize_mib: chunk_limit.map_or(0, |b| (b / (1024 * 1024)).max(1)),
                 consistency: extra.consistency.unwrap_or(DEFAULT_CONSISTENCY),
                 user_where,
                 meta_schema: task.meta_schema.clone(),

@@ -52,6 +52,40 @@ pub struct FullPhaseState {
     /// Upstream position read after the last chunk was committed: the incremental phase
     /// replays from `start` in safe mode until it passes this point.
     pub end: Option<Location>,
+    /// The copy rounds, in order: the first at `start`; each later one copies again, from
+    /// snapshots taken at its own position, the tables that a DDL changed under the copy.
+    #[serde(default)]
+    pub rounds: Vec<CopyRound>,
+}
+
+/// A table as a copy round found it at its start position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopiedTable {
+    /// The upstream table.
+    pub table: TableName,
+    /// The storage engine's identity of the table behind the name (InnoDB's table id), when
+    /// readable: a table swapped in under the name (`RENAME`), rebuilt or truncated has
+    /// another.
+    pub id: Option<u64>,
+    /// Its definition (`SHOW CREATE TABLE`, without the `AUTO_INCREMENT=` counter).
+    pub shape: String,
+    /// Its target existed before the full phase created any (the user made it): copying
+    /// again empties it instead of re-creating it.
+    #[serde(default)]
+    pub precreated: bool,
+}
+
+/// One round of the full phase: `tables` are copied from snapshots taken at `start`, and
+/// replication applies their changes from `start` on (earlier ones are in the copy).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyRound {
+    /// Where the round's snapshots were taken.
+    pub start: Location,
+    /// The tables it copies.
+    pub tables: Vec<CopiedTable>,
+    /// True once the earlier copies of its tables were removed (targets re-created, their
+    /// chunks forgotten locally and in the downstream ledger).
+    pub reset_done: bool,
 }
 
 /// Where a task still needs a source's binlog (relay-log purges keep it, also while the
@@ -105,6 +139,20 @@ pub trait CheckpointStore: Send + Sync {
     fn put_full_plan(&self, task: &str, source: &str, plan: &[Chunk]) -> Result<(), StoreError>;
     /// Records a committed chunk.
     fn put_chunk_done(&self, task: &str, source: &str, done: &ChunkDone) -> Result<(), StoreError>;
+    /// Records the copy rounds (all of them, replacing what was recorded).
+    fn put_copy_rounds(
+        &self,
+        task: &str,
+        source: &str,
+        rounds: &[CopyRound],
+    ) -> Result<(), StoreError>;
+    /// Forgets the committed chunks of `tables` (their copy starts again).
+    fn delete_chunks_done(
+        &self,
+        task: &str,
+        source: &str,
+        tables: &[TableName],
+    ) -> Result<(), StoreError>;
     /// Marks the full phase of (task, source) finished.
     fn put_full_finished(&self, task: &str, source: &str) -> Result<(), StoreError>;
     /// Records the upstream position read after the full phase finished.
@@ -208,6 +256,32 @@ impl CheckpointStore for Store {
         self.put(&chunk_key(task, source, &done.id), done)
     }
 
+    fn put_copy_rounds(
+        &self,
+        task: &str,
+        source: &str,
+        rounds: &[CopyRound],
+    ) -> Result<(), StoreError> {
+        self.put(&format!("{}rounds", full_prefix(task, source)), &rounds)
+    }
+
+    fn delete_chunks_done(
+        &self,
+        task: &str,
+        source: &str,
+        tables: &[TableName],
+    ) -> Result<(), StoreError> {
+        for t in tables {
+            self.delete_prefix(&format!(
+                "{}done/{}/{}/",
+                full_prefix(task, source),
+                key_part(&t.schema),
+                key_part(&t.table)
+            ))?;
+        }
+        Ok(())
+    }
+
     fn put_full_finished(&self, task: &str, source: &str) -> Result<(), StoreError> {
         self.put(&format!("{}finished", full_prefix(task, source)), &true)
     }
@@ -224,6 +298,9 @@ impl CheckpointStore for Store {
             done: self.scan_values::<ChunkDone>(&format!("{p}done/"))?,
             finished: self.get::<bool>(&format!("{p}finished"))?.unwrap_or(false),
             end: self.get(&format!("{p}end"))?,
+            rounds: self
+                .get::<Vec<CopyRound>>(&format!("{p}rounds"))?
+                .unwrap_or_default(),
         })
     }
 
@@ -414,5 +491,46 @@ mod tests {
         assert_eq!(s.full_phase("t", "up").unwrap(), FullPhaseState::default());
         assert_eq!(s.tasks().unwrap().len(), 1);
         assert_eq!(s.full_phase("t2", "up").unwrap().done.len(), 1);
+    }
+
+    #[test]
+    fn copy_rounds_and_forgotten_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        for (t, n) in [("a", 0), ("a", 1), ("ab", 0)] {
+            s.put_chunk_done(
+                "t",
+                "up",
+                &ChunkDone {
+                    id: chunk(t, n).id,
+                    rows: 1,
+                    bytes: 1,
+                },
+            )
+            .unwrap();
+        }
+        // "a" does not reach the chunks of "ab".
+        s.delete_chunks_done("t", "up", &[TableName::new("db/1", "a")])
+            .unwrap();
+        let done = s.full_phase("t", "up").unwrap().done;
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].id.table.table, "ab");
+        let round = CopyRound {
+            start: Location {
+                binlog: BinlogPosition::new("binlog.000002", 400).unwrap(),
+                gtid: None,
+            },
+            tables: vec![CopiedTable {
+                table: TableName::new("d", "a"),
+                id: Some(7),
+                shape: "CREATE TABLE `a` (`id` int)".into(),
+                precreated: false,
+            }],
+            reset_done: false,
+        };
+        s.put_copy_rounds("t", "up", std::slice::from_ref(&round))
+            .unwrap();
+        assert_eq!(s.full_phase("t", "up").unwrap().rounds, vec![round]);
+        assert!(s.full_phase("t2", "up").unwrap().rounds.is_empty());
     }
 }

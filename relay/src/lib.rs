@@ -13,8 +13,8 @@ mod relay_log;
 mod store;
 
 pub use checkpoint::{
-    CheckpointStore, ChunkDone, FullPhaseState, NeededRecord, SchemaVersion, SourceRecord,
-    TaskRecord,
+    CheckpointStore, ChunkDone, CopiedTable, CopyRound, FullPhaseState, NeededRecord,
+    SchemaVersion, SourceRecord, TaskRecord,
 };
 pub use relay_log::{
     NewRelayEvent, PurgeReport, ReadFrom, ReadLimit, RelayEvent, RelayLog, RelayPosition,

@@ -540,8 +540,20 @@ impl Drop for Ferry {
                 self.log_tail(LOG_TAIL_LINES)
             );
         }
-        self.terminate(STOP_TIMEOUT);
+        let status = self.terminate(STOP_TIMEOUT);
         release_port(self.port);
+        // A daemon that crashes on its way out (SIGSEGV, SIGABRT, SIGBUS, SIGILL, SIGFPE)
+        // fails the test that started it.
+        if let Some(sig) = status.and_then(|st| std::os::unix::process::ExitStatusExt::signal(&st))
+        {
+            if !failing && [4, 6, 7, 8, 11].contains(&sig) {
+                panic!(
+                    "ferryd {} died of signal {sig} when stopped (SIGTERM)\n{}",
+                    self.addr(),
+                    self.log_tail(40)
+                );
+            }
+        }
         if let Some(dir) = self.temp.take() {
             if failing {
                 eprintln!(

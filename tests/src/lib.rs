@@ -27,6 +27,7 @@
 pub mod compare;
 pub mod data;
 pub mod ferry;
+pub mod schema_diff;
 pub mod server;
 pub mod sql;
 pub mod wait;

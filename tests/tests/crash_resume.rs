@@ -303,7 +303,18 @@ async fn stop_pause_restart_and_remove_meta_mysql_to_mariadb() {
 
     // query-status while running: stage Running, unit Load, progress fields.
     wait_ledger(down, &task, 2, &ferry).await;
-    let status = ferry.ctl_ok(&["query-status", &task]).await;
+    // The status counts a chunk just after the ledger holds it.
+    let status = wait_for(
+        Duration::from_secs(60),
+        "two chunks in query-status",
+        || async {
+            let st = ferry.ctl_ok(&["query-status", &task]).await;
+            let sub = &subtasks(&st)[0];
+            (sub["stage"] != "Running" || sub["load"]["finishedChunks"].as_u64() >= Some(2))
+                .then_some(st)
+        },
+    )
+    .await;
     let sub = &subtasks(&status)[0];
     if sub["stage"] == "Running" {
         assert_eq!(sub["unit"], "Load", "{sub:#}");

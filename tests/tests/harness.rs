@@ -300,6 +300,20 @@ async fn comparison_accepts_a_faithful_copy_and_reports_differences() {
     }
 }
 
+/// True when `pid` is gone within a few seconds: `stop.sh` returns once the server's
+/// command line is gone from /proc, which can be a moment before the process itself.
+async fn gone(pid: u32) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while alive(pid) {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        // Polling interval.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    true
+}
+
 fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| {
@@ -322,13 +336,13 @@ async fn lifecycle(server: TestServer) {
     server.restart();
     let pid2 = server.pid().expect("running");
     assert_ne!(pid, pid2);
-    assert!(!alive(pid));
+    assert!(gone(pid).await, "server process {pid} still running");
     let n: Vec<u64> = server.query_rows("SELECT COUNT(*) FROM life.t").await;
     assert_eq!(n, [2]);
 
     server.kill();
     assert_eq!(server.pid(), None);
-    assert!(!alive(pid2));
+    assert!(gone(pid2).await, "server process {pid2} still running");
     server.restart();
     let n: Vec<u64> = server.query_rows("SELECT COUNT(*) FROM life.t").await;
     assert_eq!(n, [2], "committed rows survive a server crash");
@@ -340,7 +354,7 @@ async fn lifecycle(server: TestServer) {
     let pid3 = server.pid().expect("running");
 
     drop(server);
-    assert!(!alive(pid3));
+    assert!(gone(pid3).await, "server process {pid3} still running");
     assert!(!datadir.exists(), "drop removes the data dir");
 }
 

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use ferry_tests::data::{exec, seq};
 use ferry_tests::ferry::{path_str, subtasks};
+use ferry_tests::schema_diff::compare_schema;
 use ferry_tests::workload::wait_caught_up;
 use ferry_tests::*;
 use mysql_async::prelude::Queryable;
@@ -139,10 +140,9 @@ impl Table {
     }
 }
 
-/// A client that creates, fills, renames and drops tables of one schema while a task
-/// copies and replicates them; once the task replicates, it also swaps tables and
-/// adds, drops, modifies and renames columns and adds and drops indexes. Rows name their
-/// columns, so they survive the column changes.
+/// A client that creates, fills, renames, swaps and drops tables of one schema, adds,
+/// drops, modifies and renames their columns and adds and drops their indexes while a task
+/// copies and replicates them. Rows name their columns, so they survive the column changes.
 struct Storm {
     q: String,
     rng: rand::rngs::StdRng,
@@ -206,13 +206,12 @@ impl Storm {
         self.live.push(Table::new(name));
     }
 
-    /// One step. Without `replicating` (the task may be copying): creates, renames, drops
-    /// and rows only; with it, also swaps and column and index changes.
-    async fn step(&mut self, c: &mut mysql_async::Conn, replicating: bool) {
+    /// One step: a table created, renamed, dropped or swapped with another, a column or
+    /// index change, or rows.
+    async fn step(&mut self, c: &mut mysql_async::Conn) {
         let step = self.step;
         let q = self.q.clone();
-        let kinds = if replicating { 11 } else { 6 };
-        match self.rng.gen_range(0..kinds) {
+        match self.rng.gen_range(0..11) {
             0 => {
                 self.create(c, format!("new_{step}"), 200).await;
                 self.count("create table");
@@ -231,7 +230,7 @@ impl Storm {
                 self.run(c, &format!("DROP TABLE {q}.{}", t.name)).await;
                 self.count("drop table");
             }
-            3 if replicating && self.live.len() > 2 => {
+            3 if self.live.len() > 2 => {
                 // The swap online-schema-change tools do at cut-over.
                 let (i, j) = (self.pick(), self.pick());
                 if i != j {
@@ -249,7 +248,7 @@ impl Storm {
                     self.count("swap tables");
                 }
             }
-            4..=7 if replicating => self.alter(c).await,
+            4..=7 => self.alter(c).await,
             _ => self.rows(c).await,
         }
         self.step += 1;
@@ -471,97 +470,23 @@ impl Storm {
         };
         self.count(&format!("kill -9 {phase} ({unit})"));
         for _ in 0..self.rng.gen_range(0..3) {
-            self.step(c, replicating).await;
+            self.step(c).await;
         }
         ferry.restart();
         self.note("-- restarted");
     }
 }
 
-/// Compares the schema `db` on both sides: the same tables, each with the same columns in
-/// the same order (type, length, nullability), the same indexes and the same rows. Returns
-/// every difference (labelled with `what`), not only the first, and the rows compared.
-async fn compare_schema(
-    up: &TestServer,
-    down: &TestServer,
-    db: &str,
-    what: &str,
-) -> (Vec<String>, usize) {
-    let (mut u, mut d) = (up.conn().await, down.conn().await);
-    let ut = list_tables(&mut u, db).await;
-    let dt = list_tables(&mut d, db).await;
-    let mut problems = Vec::new();
-    if ut != dt {
-        problems.push(format!(
-            "{what}: tables differ: only upstream {:?}; only downstream {:?}",
-            ut.iter().filter(|t| !dt.contains(t)).collect::<Vec<_>>(),
-            dt.iter().filter(|t| !ut.contains(t)).collect::<Vec<_>>()
-        ));
-    }
-    let opts = CompareOptions {
-        max_reported: 10,
-        ..CompareOptions::default()
-    };
-    let mut rows = 0;
-    for t in ut.iter().filter(|t| dt.contains(t)) {
-        let (us, ds) = (
-            structure(&mut u, db, t).await,
-            structure(&mut d, db, t).await,
-        );
-        if us != ds {
-            problems.push(format!(
-                "{what}: structure of {t} differs:\n  upstream   {us:?}\n  downstream {ds:?}"
-            ));
-        }
-        match compare_tables(&mut u, &mut d, (db, t), (db, t), &opts).await {
-            Ok(n) => rows += n,
-            Err(diff) => problems.push(format!("{what}: {diff}")),
-        }
-    }
-    (problems, rows)
-}
-
-/// Columns (name, type, length, nullable) in order, and indexes (name, columns).
-async fn structure(c: &mut mysql_async::Conn, db: &str, t: &str) -> (Vec<String>, Vec<String>) {
-    let cols: Vec<(String, String, Option<u64>, String)> = c
-        .exec(
-            "SELECT COLUMN_NAME, LOWER(DATA_TYPE), CHARACTER_MAXIMUM_LENGTH, IS_NULLABLE \
-             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
-             ORDER BY ORDINAL_POSITION",
-            (db, t),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("columns of {db}.{t}: {e}"));
-    let idx: Vec<(String, String)> = c
-        .exec(
-            "SELECT INDEX_NAME, GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX) \
-             FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
-             GROUP BY INDEX_NAME ORDER BY INDEX_NAME",
-            (db, t),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("indexes of {db}.{t}: {e}"));
-    (
-        cols.into_iter()
-            .map(|(n, ty, len, null)| match len {
-                Some(l) => format!("{n} {ty}({l}) {null}"),
-                None => format!("{n} {ty} {null}"),
-            })
-            .collect(),
-        idx.into_iter().map(|(n, c)| format!("{n}({c})")).collect(),
-    )
-}
-
-/// Tables created, renamed and dropped from before the start position until after the
-/// hand-off, then also swapped, their columns added, dropped, modified and renamed and
-/// their indexes added and dropped while replicating; with `kills`, `ferryd` is killed
+/// Tables created, renamed, dropped and swapped, their columns added, dropped, modified and
+/// renamed and their indexes added and dropped, from before the start position until well
+/// into replication; with `kills`, `ferryd` is killed
 /// (`kill -9`) a few times during the copy and the hand-off and a few times while it
 /// replicates, and restarted while the storm goes on. The downstream ends with exactly the
 /// upstream's tables, columns, indexes and rows.
 ///
-/// The storm keeps to what docs/full-phase.md ("DDL during the copy") allows while a task
-/// copies: tables created, renamed and dropped, and rows; swaps and column changes wait
-/// until the task has caught up once.
+/// Every kind of change runs at every moment: while the task takes its start position,
+/// copies (a table rebuilt, swapped or with a column renamed under the copy is copied again
+/// by a later round, see docs/full-phase.md), hands off and replicates.
 async fn ddl_storm(up_kind: DbKind, kills: bool, seed: u64) {
     let up = shared(up_kind, Role::Upstream);
     let down = shared(DbKind::Mariadb, Role::Downstream);
@@ -588,7 +513,7 @@ async fn ddl_storm(up_kind: DbKind, kills: bool, seed: u64) {
     let f = ferry.write_file("task.yaml", &all_task(&task, down, "up", &db));
     // DDL from before the start until well into replication.
     for _ in 0..3 {
-        s.step(&mut c, false).await;
+        s.step(&mut c).await;
     }
     ferry.ctl_ok(&["start-task", path_str(&f)]).await;
     s.note("-- start-task");
@@ -605,7 +530,7 @@ async fn ddl_storm(up_kind: DbKind, kills: bool, seed: u64) {
             continue;
         }
         until_kill -= 1;
-        s.step(&mut c, false).await;
+        s.step(&mut c).await;
         // A busy application's pace of schema changes, not a synchronisation.
         tokio::time::sleep(Duration::from_millis(150)).await;
         match unit_and_error(&ferry, &task).await {
@@ -635,7 +560,7 @@ async fn ddl_storm(up_kind: DbKind, kills: bool, seed: u64) {
         if kill_at.contains(&i) {
             s.kill_and_restart(&mut c, &mut ferry, &task, true).await;
         }
-        s.step(&mut c, true).await;
+        s.step(&mut c).await;
         tokio::time::sleep(Duration::from_millis(40)).await;
     }
     wait_caught_up(&ferry, &task, up, CATCH_UP).await;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use ferry_model::{Chunk, TableName};
+use ferry_model::{Chunk, ChunkId, TableName};
 use ferry_relay::{CheckpointStore, ChunkDone};
 use futures::{StreamExt, TryStreamExt};
 use mysql_async::prelude::Queryable;
@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info_span, warn, Instrument};
 
 use super::encode::LoadFormat;
-use super::tables::{is_no_such_table, Selected};
+use super::tables::{is_definition_changed, is_no_such_table, Selected};
 use super::{
     encode, queue, sql, BulkProgress, OnDuplicate, BLOCKS_IN_FLIGHT, BLOCK_BYTES,
     INSERT_STATEMENT_BYTES,
@@ -40,6 +40,11 @@ pub(super) struct CopyCtx {
     pub(super) cast_double: bool,
     /// Tables found gone (dropped or renamed) while their chunks were copied.
     pub(super) gone: std::sync::Mutex<Vec<TableName>>,
+    /// Tables whose definition changed under their snapshot read (a rebuild, a renamed or
+    /// dropped column), with the error: their remaining chunks wait for the next round.
+    pub(super) changed: std::sync::Mutex<Vec<(TableName, String)>>,
+    /// Chunks committed: (chunk, (rows, bytes)).
+    pub(super) committed: std::sync::Mutex<Vec<(ChunkId, (u64, u64))>>,
 }
 
 /// One dumper worker: takes chunks off the queue until it is empty.
@@ -71,6 +76,18 @@ pub(super) async fn dumper(
                     .push(chunk.id.table.clone());
                 continue;
             }
+            Err(e) if is_definition_changed(&e) => {
+                // Rebuilt (or a column renamed or dropped) after the snapshot was taken: the
+                // table's remaining chunks are copied in a later round, from new snapshots.
+                warn!(table = %chunk.id.table, chunk = chunk.id.ordinal, error = %e,
+                    "table changed by DDL under its copy; its remaining chunks are copied again from a later position");
+                queue.drop_table(&chunk.id.table);
+                ctx.changed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((chunk.id.table.clone(), e.to_string()));
+                continue;
+            }
             other => other?,
         };
         store.put_chunk_done(
@@ -83,6 +100,10 @@ pub(super) async fn dumper(
             },
         )?;
         progress.chunk_committed(&chunk.id.table, rows, bytes);
+        ctx.committed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((chunk.id.clone(), (rows, bytes)));
         let labels = [
             ("task", ctx.task.clone()),
             ("source_id", ctx.source_id.clone()),

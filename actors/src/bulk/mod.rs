@@ -14,9 +14,11 @@
 mod chunking;
 mod copy;
 pub mod encode;
+mod identity;
 pub mod plan;
 pub mod progress;
 pub mod queue;
+mod rounds;
 mod snapshot;
 pub mod sql;
 mod tables;
@@ -24,11 +26,11 @@ mod tables;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use ferry_model::{ChunkId, Location, TableName};
+use ferry_model::{Chunk, ChunkId, Location, TableName};
 use ferry_relay::{CheckpointStore, ChunkDone};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
-use tracing::{info, info_span, warn, Instrument};
+use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::db::{Endpoint, Flavor, ServerInfo};
 use crate::error::TaskError;
@@ -38,11 +40,12 @@ use chunking::plan_table;
 use copy::{dumper, CopyCtx};
 use encode::LoadFormat;
 pub use progress::BulkProgress;
-use snapshot::{lock_and_open_snapshots, open_snapshot};
+use rounds::{copied, open_round, records, reset_tables, to_recopy, Listed, Opening, MAX_ROUNDS};
+pub use rounds::{copy_positions, CopyPositions};
 pub use sql::OnDuplicate;
 use tables::{
-    drop_gone_targets, is_no_such_table, prepare_target, seed_history, select_tables, shapes,
-    Selected, START_ATTEMPTS,
+    drop_gone_targets, existing_targets, is_no_such_table, prepare_target, seed_history, shape_of,
+    Selected,
 };
 
 /// Size of one block of encoded rows sent from a dumper to its loader.
@@ -74,7 +77,7 @@ pub struct BulkSpec {
     pub pool_size: usize,
     /// `rows` (rows per chunk), when set.
     pub rows: Option<u64>,
-    /// `chunk-filesize` in MiB.
+    /// `chunk-filesize` in MiB (0: no size limit, chunks by `rows` only).
     pub chunk_filesize_mib: u64,
     /// `--consistency`.
     pub consistency: Consistency,
@@ -132,57 +135,238 @@ pub async fn run(
     info!(upstream = %up_info.version_text, downstream = %down_info.version_text, "full phase starting");
 
     let state = store.full_phase(&spec.task, &spec.source_id)?;
-    // The start position comes before the table list and the definitions (a table created
-    // after it is copied and its CREATE replayed harmlessly; one created before it is listed).
-    // A fresh start reads the list and definitions on both sides of the start position and
-    // retries until nothing changed in between, so that they are those at the start position.
-    let mut workers = Vec::with_capacity(spec.threads.max(1));
-    let (start, tables) = match &state.start {
+    let mut rounds = state.rounds.clone();
+    // A round recorded but not reset before a crash: its tables are copied again.
+    let mut forced: HashSet<TableName> = HashSet::new();
+    if rounds.last().is_some_and(|r| !r.reset_done) {
+        let r = rounds.pop().expect("checked");
+        forced.extend(r.tables.into_iter().map(|t| t.table));
+    }
+    // The position comes before the table list and the definitions are used: they are read
+    // on both sides of it until they agree, so they are those at the position.
+    let mut opening = open_round(spec, &mut ctl, &up_info).await?;
+    // Targets that exist before this run creates any: the user's own, or earlier runs'.
+    let listed_first: Vec<&Selected> = opening.tables.iter().collect();
+    let existing_first = existing_targets(spec, &mut dctl, &listed_first).await?;
+    let created_here: HashSet<TableName> = listed_first
+        .iter()
+        .map(|t| t.target.clone())
+        .filter(|t| !existing_first.contains(t))
+        .collect();
+    let start = match &state.start {
         Some(start) => {
-            info!(position = %start, "resuming the full phase; start position from the checkpoint");
-            // Listed before the snapshots open: a table created in between is newer than
-            // them (InnoDB refuses to read it), and the binlog from the start holds it.
-            let tables = select_tables(spec, &mut ctl).await?;
-            for _ in 0..spec.threads.max(1) {
-                workers.push(open_snapshot(up).await?);
-            }
-            (start.clone(), tables)
+            info!(position = %start, at = %opening.at, "resuming the full phase; start position from the checkpoint");
+            start.clone()
         }
         None => {
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                let before = select_tables(spec, &mut ctl).await?;
-                workers.clear();
-                let start =
-                    lock_and_open_snapshots(spec, &mut ctl, &up_info, &before, &mut workers)
-                        .await?;
-                let after = select_tables(spec, &mut ctl).await?;
-                if shapes(&before) == shapes(&after) {
-                    seed_history(spec, store, &after, &start)?;
-                    store.put_full_start(&spec.task, &spec.source_id, &start)?;
-                    info!(position = %start, "full phase start position recorded");
-                    break (start, after);
-                }
-                if attempt >= START_ATTEMPTS {
-                    return Err(TaskError::Binlog {
-                        message: format!(
-                            "the selected tables' definitions kept changing (DDL) while the full \
-                             phase took its start position ({attempt} attempts); retrying later"
-                        ),
-                        transient: true,
-                    });
-                }
-                warn!(attempt, "a DDL changed the selected tables while the start position was taken; reading them again");
-                tokio::time::sleep(std::time::Duration::from_millis(100 * u64::from(attempt)))
-                    .await;
-            }
+            rounds = vec![ferry_relay::CopyRound {
+                start: opening.at.clone(),
+                tables: listed_first
+                    .iter()
+                    .map(|t| copied(t, existing_first.contains(&t.target)))
+                    .collect(),
+                reset_done: true,
+            }];
+            seed_history(spec, store, &listed_first, &opening.at)?;
+            store.put_copy_rounds(&spec.task, &spec.source_id, &rounds)?;
+            store.put_full_start(&spec.task, &spec.source_id, &opening.at)?;
+            info!(position = %opening.at, "full phase start position recorded");
+            opening.at.clone()
         }
     };
-    prepare_target(spec, &mut dctl, up_info.flavor, &caps, &tables).await?;
+    let resumed = state.start.is_some();
+    let from_caps = (up_info.flavor, &caps);
+    prepare_target(spec, &mut dctl, up_info.flavor, &caps, &listed_first).await?;
+    drop(listed_first);
     let ledger = sql::ledger_table(&spec.meta_schema, &spec.task);
+    let mut done = committed_chunks(spec, store, &mut dctl, &ledger, &state).await?;
+    progress.set_start(start.clone());
+    // The relay log (if any) keeps the binlog from here on while the copy runs.
+    spec.needed.set(&spec.task, &spec.source_id, &start.binlog);
+    let mut plan = state.plan.clone().unwrap_or_default();
+    let format = load_format(&mut dctl, down).await?;
+    let mut dropped: HashSet<TableName> = HashSet::new();
+    let mut round_no = 0u32;
+    let mut plan_dirty = false;
+    loop {
+        if resumed || round_no > 0 {
+            let recopy = {
+                let planned: HashSet<&TableName> = plan.iter().map(|c| &c.id.table).collect();
+                let pending: HashSet<&TableName> = plan
+                    .iter()
+                    .filter(|c| !done.contains_key(&c.id))
+                    .map(|c| &c.id.table)
+                    .collect();
+                let listed: Vec<Listed> = opening
+                    .tables
+                    .iter()
+                    .map(|t| Listed {
+                        name: &t.meta.name,
+                        id: t.id,
+                        shape: shape_of(t),
+                        planned: planned.contains(&t.meta.name),
+                        pending: pending.contains(&t.meta.name) || !planned.contains(&t.meta.name),
+                    })
+                    .collect();
+                to_recopy(&rounds, &listed, &forced)
+            };
+            forced.clear();
+            if !recopy.is_empty() {
+                let sel: Vec<&Selected> = opening
+                    .tables
+                    .iter()
+                    .filter(|t| recopy.contains(&t.meta.name))
+                    .collect();
+                let existing = existing_targets(spec, &mut dctl, &sel).await?;
+                let recs = records(&rounds);
+                let tables = sel
+                    .iter()
+                    .map(|t| {
+                        let pre = recs.get(&t.meta.name).map_or(
+                            existing.contains(&t.target) && !created_here.contains(&t.target),
+                            |r| r.precreated,
+                        );
+                        copied(t, pre)
+                    })
+                    .collect();
+                rounds.push(ferry_relay::CopyRound {
+                    start: opening.at.clone(),
+                    tables,
+                    reset_done: false,
+                });
+                seed_history(spec, store, &sel, &opening.at)?;
+                store.put_copy_rounds(&spec.task, &spec.source_id, &rounds)?;
+                let copied_before: HashSet<TableName> =
+                    done.keys().map(|id| id.table.clone()).collect();
+                let round = rounds.last().expect("pushed");
+                reset_tables(
+                    spec,
+                    store,
+                    &mut dctl,
+                    &ledger,
+                    round,
+                    &opening.tables,
+                    &copied_before,
+                    from_caps,
+                )
+                .await?;
+                done.retain(|id, _| !recopy.contains(&id.table));
+                plan.retain(|c| !recopy.contains(&c.id.table));
+                plan_dirty = true;
+                info!(tables = recopy.len(), at = %opening.at, "tables changed by DDL or new since the last round are copied from this position");
+            }
+            // Planned tables gone since (dropped, or renamed: a new name is copied above).
+            let listed: HashSet<&TableName> = opening.tables.iter().map(|t| &t.meta.name).collect();
+            let gone: Vec<TableName> = plan
+                .iter()
+                .map(|c| &c.id.table)
+                .chain(
+                    rounds
+                        .iter()
+                        .flat_map(|r| r.tables.iter().map(|t| &t.table)),
+                )
+                .filter(|t| !listed.contains(t) && !dropped.contains(*t))
+                // No longer selected: its target is left alone.
+                .filter(|t| spec.balist.allows_table(&t.schema, &t.table))
+                .cloned()
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            if !gone.is_empty() {
+                let live: HashMap<TableName, &Selected> = opening
+                    .tables
+                    .iter()
+                    .map(|t| (t.meta.name.clone(), t))
+                    .collect();
+                drop_gone_targets(spec, &live, &gone).await?;
+                dropped.extend(gone);
+            }
+        }
 
-    // What is already committed: the downstream ledger is authoritative.
+        let (vanished, plan_changed) = plan_new_tables(spec, &mut ctl, &opening, &mut plan).await?;
+        if plan_changed || plan_dirty || state.plan.is_none() {
+            store.put_full_plan(&spec.task, &spec.source_id, &plan)?;
+            plan_dirty = false;
+        }
+        if let Some(r) = rounds.last_mut().filter(|r| !r.reset_done) {
+            r.reset_done = true;
+            store.put_copy_rounds(&spec.task, &spec.source_id, &rounds)?;
+        }
+
+        let copied = copy_round(
+            spec,
+            store,
+            progress,
+            &mut opening,
+            &plan,
+            &done,
+            &vanished,
+            (&ledger, format, &up_info, down_info.flavor),
+        )
+        .await?;
+        for (id, rows_bytes) in copied.committed {
+            done.insert(id, rows_bytes);
+        }
+        // Did the copy read what it meant to? Names that another table was renamed onto
+        // (or whose table was rebuilt) since the snapshots were opened.
+        let read: Vec<&TableName> = copied.read.iter().collect();
+        let now = identity::table_ids(&mut ctl, &read)
+            .await
+            .unwrap_or_default();
+        let moved: Vec<&TableName> = opening
+            .tables
+            .iter()
+            .filter(|t| copied.read.contains(&t.meta.name))
+            .filter(|t| matches!((t.id, now.get(&t.meta.name)), (Some(a), Some(b)) if a != *b))
+            .map(|t| &t.meta.name)
+            .collect();
+        if copied.gone.is_empty()
+            && vanished.is_empty()
+            && copied.changed.is_empty()
+            && moved.is_empty()
+        {
+            break;
+        }
+        round_no += 1;
+        if round_no > MAX_ROUNDS {
+            let detail = copied
+                .changed
+                .first()
+                .map(|(t, e)| format!(" (last: {t}: {e})"))
+                .unwrap_or_default();
+            return Err(TaskError::Binlog {
+                message: format!(
+                    "DDL kept changing the tables under the full phase's copy for {MAX_ROUNDS}                      rounds{detail}; retrying later"
+                ),
+                transient: true,
+            });
+        }
+        warn!(
+            round = round_no,
+            gone = copied.gone.len() + vanished.len(),
+            changed = copied.changed.len(),
+            swapped = moved.len(),
+            "DDL changed tables under the copy: opening another round"
+        );
+        drop(std::mem::take(&mut opening.workers));
+        opening = open_round(spec, &mut ctl, &up_info).await?;
+    }
+    drop(ctl);
+    store.put_full_finished(&spec.task, &spec.source_id)?;
+    progress.finish();
+    info!(position = %start, rounds = round_no + 1, "full phase finished");
+    Ok(start)
+}
+
+/// What is already committed: the local records and the downstream ledger, which is
+/// authoritative (a chunk it holds that the local store lacks is recorded locally).
+async fn committed_chunks(
+    spec: &BulkSpec,
+    store: &dyn CheckpointStore,
+    dctl: &mut Conn,
+    ledger: &TableName,
+    state: &ferry_relay::FullPhaseState,
+) -> Result<HashMap<ChunkId, (u64, u64)>, TaskError> {
     let mut done: HashMap<ChunkId, (u64, u64)> = state
         .done
         .iter()
@@ -197,7 +381,7 @@ pub async fn run(
             (&spec.source_id,),
         )
         .await
-        .map_err(down.sql_err(format!("reading {ledger}")))?;
+        .map_err(spec.downstream.sql_err(format!("reading {ledger}")))?;
     if state.plan.is_none() && !ledger_rows.is_empty() {
         return Err(TaskError::Config(format!(
             "the downstream ledger {ledger} holds {} committed chunk(s) of task `{}` / source `{}` \
@@ -217,43 +401,75 @@ pub async fn run(
             store.put_chunk_done(&spec.task, &spec.source_id, &ChunkDone { id, rows, bytes })?;
         }
     }
-    progress.set_start(start.clone());
-    // The relay log (if any) keeps the binlog from here on while the copy runs.
-    spec.needed.set(&spec.task, &spec.source_id, &start.binlog);
+    Ok(done)
+}
 
-    let mut plan = state.plan.clone().unwrap_or_default();
+/// Plans the listed tables that have no chunks in `plan` yet; returns the tables found gone
+/// while planning and whether the plan changed.
+async fn plan_new_tables(
+    spec: &BulkSpec,
+    ctl: &mut Conn,
+    opening: &Opening,
+    plan: &mut Vec<Chunk>,
+) -> Result<(HashSet<TableName>, bool), TaskError> {
     let planned: HashSet<TableName> = plan.iter().map(|c| c.id.table.clone()).collect();
     let mut added = Vec::new();
     let mut vanished = HashSet::new();
-    for t in tables.iter().filter(|t| !planned.contains(&t.meta.name)) {
-        match plan_table(spec, &mut ctl, &t.meta).await {
+    for t in opening
+        .tables
+        .iter()
+        .filter(|t| !planned.contains(&t.meta.name))
+    {
+        match plan_table(spec, ctl, &t.meta).await {
             Ok(chunks) => added.extend(chunks),
             Err(e) if is_no_such_table(&e) => {
-                info!(table = %t.meta.name, "table dropped or renamed before it was planned; left to the binlog");
+                info!(table = %t.meta.name, "table dropped or renamed before it was planned");
                 vanished.insert(t.meta.name.clone());
             }
             Err(e) => return Err(e),
         }
     }
-    if state.plan.is_none() || !added.is_empty() {
-        if state.plan.is_some() {
-            info!(
-                chunks = added.len(),
-                "tables newly selected since the plan was made are added to it"
-            );
-        }
-        plan.extend(added);
-        store.put_full_plan(&spec.task, &spec.source_id, &plan)?;
+    let changed = !added.is_empty();
+    if changed && !planned.is_empty() {
+        info!(
+            chunks = added.len(),
+            "tables newly selected are added to the plan"
+        );
     }
-    drop(ctl);
+    plan.extend(added);
+    Ok((vanished, changed))
+}
 
-    let format = load_format(&mut dctl, down).await?;
-    drop(dctl);
+/// What one round's copy did.
+struct RoundCopy {
+    /// Chunks committed.
+    committed: Vec<(ChunkId, (u64, u64))>,
+    /// Tables whose chunks were read.
+    read: HashSet<TableName>,
+    /// Tables found gone while copied.
+    gone: Vec<TableName>,
+    /// Tables whose definition changed under the read, with the error.
+    changed: Vec<(TableName, String)>,
+}
 
-    let by_name: HashMap<TableName, Arc<Selected>> = tables
-        .into_iter()
+/// Copies the chunks of `plan` not yet `done` whose tables are listed at the round's
+/// position, with the round's snapshots (taken from `opening`).
+#[allow(clippy::too_many_arguments)]
+async fn copy_round(
+    spec: &BulkSpec,
+    store: &dyn CheckpointStore,
+    progress: &BulkProgress,
+    opening: &mut Opening,
+    plan: &[Chunk],
+    done: &HashMap<ChunkId, (u64, u64)>,
+    vanished: &HashSet<TableName>,
+    (ledger, format, up_info, down_flavor): (&TableName, LoadFormat, &ServerInfo, Flavor),
+) -> Result<RoundCopy, TaskError> {
+    let by_name: HashMap<TableName, Arc<Selected>> = opening
+        .tables
+        .iter()
         .filter(|t| !vanished.contains(&t.meta.name))
-        .map(|t| (t.meta.name.clone(), Arc::new(t)))
+        .map(|t| (t.meta.name.clone(), Arc::new(t.clone())))
         .collect();
     let mut per_table: HashMap<TableName, (u32, u32)> = HashMap::new();
     let mut pending = Vec::new();
@@ -268,43 +484,36 @@ pub async fn run(
             done_bytes += b;
         } else if by_name.contains_key(&c.id.table) {
             est_rows += c.estimated_rows;
-            pending.push(c);
+            pending.push(c.clone());
         } else {
             // Dropped or renamed upstream since the plan was made (its new name, if selected,
-            // is planned as a new table), or no longer selected: the binlog from the start
-            // position replays what happened to it.
-            warn!(table = %c.id.table, chunk = c.id.ordinal,
+            // is planned as a new table), or no longer selected.
+            debug!(table = %c.id.table, chunk = c.id.ordinal,
                 "planned chunk skipped: the table no longer exists upstream or is no longer selected");
-            if spec
-                .balist
-                .allows_table(&c.id.table.schema, &c.id.table.table)
-            {
-                vanished.insert(c.id.table.clone());
-            }
         }
     }
     progress.set_plan(per_table, est_rows, done_rows, done_bytes);
-    let pending_count = pending.len();
+    let read: HashSet<TableName> = pending.iter().map(|c| c.id.table.clone()).collect();
     info!(
-        chunks = pending_count,
-        threads = workers.len(),
+        chunks = pending.len(),
+        threads = opening.workers.len(),
         pool_size = spec.pool_size,
         ?format,
         "copying"
     );
-
     let queue = Arc::new(queue::ChunkQueue::new(pending));
+    let down = &spec.downstream;
     let pool = down.pool(init(DOWNSTREAM_INIT), spec.pool_size.max(1));
     let ctx = Arc::new(CopyCtx {
         task: spec.task.clone(),
         source_id: spec.source_id.clone(),
         downstream: down.clone(),
-        upstream: up.clone(),
-        flavor: down_info.flavor,
+        upstream: spec.upstream.clone(),
+        flavor: down_flavor,
         format,
         on_duplicate: spec.on_duplicate,
         user_where: spec.user_where.clone(),
-        ledger,
+        ledger: ledger.clone(),
         tables: by_name,
         cast_double: match up_info.flavor {
             Flavor::Mysql => up_info.version >= (8, 0, 17),
@@ -312,46 +521,31 @@ pub async fn run(
             Flavor::Tidb => true,
         },
         gone: Default::default(),
+        changed: Default::default(),
+        committed: Default::default(),
     });
-    let jobs = workers.into_iter().enumerate().map(|(i, conn)| {
-        let ctx = ctx.clone();
-        let queue = queue.clone();
-        let pool = pool.clone();
-        async move { dumper(i, conn, &ctx, &queue, &pool, store, progress).await }
-            .instrument(info_span!("dumper", worker = i))
-    });
+    let jobs = std::mem::take(&mut opening.workers)
+        .into_iter()
+        .enumerate()
+        .map(|(i, conn)| {
+            let ctx = ctx.clone();
+            let queue = queue.clone();
+            let pool = pool.clone();
+            async move { dumper(i, conn, &ctx, &queue, &pool, store, progress).await }
+                .instrument(info_span!("dumper", worker = i))
+        });
     let result = futures::future::try_join_all(jobs).await;
     let _ = pool.disconnect().await;
     result?;
-    let mut gone = std::mem::take(&mut *ctx.gone.lock().unwrap_or_else(|e| e.into_inner()));
-    gone.extend(vanished.iter().cloned());
-    if !gone.is_empty() {
-        drop_gone_targets(spec, &ctx.tables, &gone).await?;
-        // A table renamed during the copy is gone under its old name; its new name must be
-        // copied (the binlog only holds the changes after the start position).
-        let mut ctl = up.connect(init(UPSTREAM_INIT)).await?;
-        let now = select_tables(spec, &mut ctl).await?;
-        let planned: HashSet<&TableName> = ctx.tables.keys().collect();
-        let new: Vec<String> = now
-            .iter()
-            .filter(|t| !planned.contains(&t.meta.name))
-            .map(|t| t.meta.name.to_string())
-            .collect();
-        if !new.is_empty() {
-            return Err(TaskError::Binlog {
-                message: format!(
-                    "tables were dropped or renamed upstream during the copy and {} appeared; \
-                     the full phase resumes to copy them",
-                    new.join(", ")
-                ),
-                transient: true,
-            });
-        }
+    fn take<T>(m: &std::sync::Mutex<Vec<T>>) -> Vec<T> {
+        std::mem::take(&mut *m.lock().unwrap_or_else(|e| e.into_inner()))
     }
-    store.put_full_finished(&spec.task, &spec.source_id)?;
-    progress.finish();
-    info!(position = %start, "full phase finished");
-    Ok(start)
+    Ok(RoundCopy {
+        committed: take(&ctx.committed),
+        read,
+        gone: take(&ctx.gone),
+        changed: take(&ctx.changed),
+    })
 }
 
 /// `LOAD DATA LOCAL` when the downstream allows it, else multi-row INSERT.

@@ -5,13 +5,17 @@ use ferry_model::{Chunk, ChunkBound, ChunkId, KeyValue};
 use crate::schema::TableMeta;
 
 /// Rows per chunk from DM's knobs: `rows` when set, else `chunk-filesize` (MiB) divided by the
-/// table's average row length.
+/// table's average row length (at least 1000); `chunk-filesize: 0` without `rows` is no
+/// limit, as in dumpling: each table is one chunk.
 pub fn rows_per_chunk(meta: &TableMeta, rows: Option<u64>, chunk_filesize_mib: u64) -> u64 {
     if let Some(r) = rows.filter(|r| *r > 0) {
         return r;
     }
+    if chunk_filesize_mib == 0 {
+        return u64::MAX;
+    }
     let avg = meta.avg_row_len.max(1);
-    ((chunk_filesize_mib.max(1) * 1024 * 1024) / avg).max(1000)
+    ((chunk_filesize_mib.saturating_mul(1024 * 1024)) / avg).max(1000)
 }
 
 /// Splits an integer key range `[min, max]` into `ceil(est_rows / rows_per_chunk)` equal
@@ -66,6 +70,32 @@ pub fn int_bound(v: i128) -> ChunkBound {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ferry_model::TableName;
+
+    #[test]
+    fn rows_per_chunk_follows_rows_then_chunk_filesize() {
+        let meta = TableMeta {
+            name: TableName::new("d", "t"),
+            columns: Vec::new(),
+            split_key: Vec::new(),
+            split_key_is_primary: false,
+            est_rows: 10_000_000,
+            est_bytes: 0,
+            avg_row_len: 1024,
+        };
+        assert_eq!(rows_per_chunk(&meta, Some(5000), 64), 5000);
+        assert_eq!(rows_per_chunk(&meta, None, 64), 65_536);
+        // Never fewer than 1000 rows; `rows: 0` is unset.
+        assert_eq!(rows_per_chunk(&meta, Some(0), 1), 1024);
+        let wide = TableMeta {
+            avg_row_len: 1 << 20,
+            ..meta.clone()
+        };
+        assert_eq!(rows_per_chunk(&wide, None, 1), 1000);
+        // `chunk-filesize: 0` without `rows`: no limit, one chunk per table.
+        assert_eq!(rows_per_chunk(&meta, None, 0), u64::MAX);
+        assert_eq!(rows_per_chunk(&meta, Some(200), 0), 200);
+    }
 
     #[test]
     fn integer_ranges_cover_everything_once() {

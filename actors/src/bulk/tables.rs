@@ -2,7 +2,6 @@
 //! schema history seeded from them), their targets, and what happens when one disappears.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 use ferry_model::{Location, TableName};
 use ferry_relay::CheckpointStore;
@@ -17,11 +16,22 @@ use crate::history::model::{ParseMode, SchemaSet};
 use crate::schema::{self, TableMeta, TargetCaps};
 
 /// A selected table: its metadata, its definition and its downstream name.
+#[derive(Clone)]
 pub(super) struct Selected {
     pub(super) meta: TableMeta,
     pub(super) target: TableName,
     /// `SHOW CREATE TABLE` of the upstream table.
     pub(super) create_sql: String,
+    /// InnoDB's id of the table behind the name, when readable ([`super::identity`]).
+    pub(super) id: Option<u64>,
+}
+
+/// A table's definition without the moving `AUTO_INCREMENT=` counter.
+pub(super) fn shape_of(t: &Selected) -> String {
+    static COUNTER: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let counter =
+        COUNTER.get_or_init(|| regex::Regex::new(r" AUTO_INCREMENT=\d+").expect("static regex"));
+    counter.replace(&t.create_sql, "").into_owned()
 }
 
 /// How many times the full phase re-reads the table list and definitions when a DDL changed
@@ -33,18 +43,19 @@ pub(super) fn is_no_such_table(e: &TaskError) -> bool {
     matches!(e, TaskError::Sql { side: crate::error::Side::Upstream, source: mysql_async::Error::Server(s), .. } if s.code == 1146)
 }
 
+/// True when `e` says that a table's definition changed under a snapshot read: the table was
+/// rebuilt or truncated after the snapshot (`ER_TABLE_DEF_CHANGED`, 1412), or a column the
+/// copy reads was renamed or dropped (`ER_BAD_FIELD_ERROR`, 1054).
+pub(super) fn is_definition_changed(e: &TaskError) -> bool {
+    matches!(e, TaskError::Sql { side: crate::error::Side::Upstream, source: mysql_async::Error::Server(s), .. } if s.code == 1412 || s.code == 1054)
+}
+
 /// What the full phase compares to tell whether a DDL ran while it took its start position:
-/// every selected table's name and definition (without the moving `AUTO_INCREMENT=` counter).
-pub(super) fn shapes(tables: &[Selected]) -> Vec<(&TableName, String)> {
-    let counter = regex::Regex::new(r" AUTO_INCREMENT=\d+").expect("static regex");
+/// every selected table's name, identity and definition.
+pub(super) fn shapes(tables: &[Selected]) -> Vec<(&TableName, Option<u64>, String)> {
     tables
         .iter()
-        .map(|t| {
-            (
-                &t.meta.name,
-                counter.replace(&t.create_sql, "").into_owned(),
-            )
-        })
+        .map(|t| (&t.meta.name, t.id, shape_of(t)))
         .collect()
 }
 
@@ -75,7 +86,20 @@ pub(super) async fn select_tables(
             meta,
             target,
             create_sql,
+            id: None,
         });
+    }
+    let names: Vec<&TableName> = out.iter().map(|t| &t.meta.name).collect();
+    match super::identity::table_ids(ctl, &names).await {
+        Some(ids) => {
+            for t in &mut out {
+                t.id = ids.get(&t.meta.name).copied();
+            }
+        }
+        None => {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| warn!(source = %spec.source_id, "InnoDB table ids are not readable upstream (information_schema.INNODB_TABLES needs the PROCESS privilege): a table swapped in under a copied table's name during the copy cannot be detected"));
+        }
     }
     if out.is_empty() {
         return Err(TaskError::Config(format!(
@@ -91,7 +115,7 @@ pub(super) async fn select_tables(
 pub(super) fn seed_history(
     spec: &BulkSpec,
     store: &dyn CheckpointStore,
-    tables: &[Selected],
+    tables: &[&Selected],
     start: &Location,
 ) -> Result<(), TaskError> {
     let mut seed = Vec::with_capacity(tables.len());
@@ -120,7 +144,7 @@ pub(super) fn seed_history(
 /// another selected table also feeds (a merge route) is kept.
 pub(super) async fn drop_gone_targets(
     spec: &BulkSpec,
-    live: &HashMap<TableName, Arc<Selected>>,
+    live: &HashMap<TableName, &Selected>,
     gone: &[TableName],
 ) -> Result<(), TaskError> {
     let down = &spec.downstream;
@@ -152,7 +176,7 @@ pub(super) async fn prepare_target(
     dctl: &mut Conn,
     from: Flavor,
     caps: &TargetCaps,
-    tables: &[Selected],
+    tables: &[&Selected],
 ) -> Result<(), TaskError> {
     let down = &spec.downstream;
     let ledger = sql::ledger_table(&spec.meta_schema, &spec.task);
@@ -196,4 +220,26 @@ pub(super) async fn prepare_target(
             )))?;
     }
     Ok(())
+}
+
+/// The targets of `tables` that exist downstream.
+pub(super) async fn existing_targets(
+    spec: &BulkSpec,
+    dctl: &mut Conn,
+    tables: &[&Selected],
+) -> Result<HashSet<TableName>, TaskError> {
+    let mut out = HashSet::new();
+    for t in tables {
+        let found: Option<String> = dctl
+            .exec_first(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                (&t.target.schema, &t.target.table),
+            )
+            .await
+            .map_err(spec.downstream.sql_err(format!("looking for {}", t.target)))?;
+        if found.is_some() {
+            out.insert(t.target.clone());
+        }
+    }
+    Ok(out)
 }

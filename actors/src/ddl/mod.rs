@@ -1,8 +1,13 @@
 //! DDL from the binlog: classify a QUERY event's statement, name the tables it touches and
 //! render it for the downstream with routed, fully qualified names.
 //!
-//! There is no SQL parser here, only a small tokenizer and a reader of the few
-//! statement shapes that are replicated:
+//! A statement is tokenized by sqlparser's tokenizer with MySQL's dialect under the event's
+//! `sql_mode` (`ANSI_QUOTES`, `NO_BACKSLASH_ESCAPES`), the dialect the schema history uses;
+//! the content of executable comments (`/*!NNNNN ... */`, MariaDB's `/*M!NNNNNN ... */`) is
+//! read as code, and every token keeps its byte span so that names are replaced in place
+//! (`lexer`). A reader of the few statement shapes that are replicated then finds the names
+//! (`parser`); sqlparser's parser is not used for this, as it rejects several MySQL and
+//! MariaDB forms (see the schema history's parser) and only the names matter here:
 //!
 //! | statement | [`EventType`] | [`DdlStmt::tables`] |
 //! |---|---|---|
@@ -343,7 +348,7 @@ pub fn parse(sql: &str, default_schema: &str) -> Result<Parsed, DdlError> {
 pub fn parse_with_mode(sql: &str, default_schema: &str, mode: SqlMode) -> Result<Parsed, DdlError> {
     let toks = lexer::tokenize(sql, mode).map_err(|reason| DdlError::Syntax {
         statement: excerpt(sql),
-        reason: reason.to_string(),
+        reason,
     })?;
     parser::parse(sql, toks, default_schema)
 }

@@ -18,7 +18,7 @@ pub(super) const MARK: &str = "__ferry";
 /// It reports [`MySqlDialect`]'s type id so that every MySQL-specific rule of the parser
 /// (`dialect_of!(self is MySqlDialect)`) still applies.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct FerryDialect {
+pub(crate) struct FerryDialect {
     pub ansi_quotes: bool,
     pub no_backslash_escapes: bool,
 }

@@ -3,7 +3,7 @@
 //!
 //! - [`model`]: the pure schema model, advanced by applying each replicated DDL statement.
 
-mod dialect;
+pub(crate) mod dialect;
 pub mod model;
 mod parse;
 #[cfg(test)]

@@ -19,9 +19,11 @@
 //! dump starting mid-file, heartbeats) are not stored but rebuilt by readers from per-file
 //! headers ([`header`]).
 
+mod gtid_events;
 mod header;
 mod purge;
 mod source;
+mod status;
 mod writer;
 
 use std::collections::HashMap;
@@ -34,7 +36,6 @@ use ferry_config::{PurgeConfig, SourceConfig};
 use ferry_model::{BinlogPosition, GtidSet, Location, PositionError, Stage};
 use ferry_relay::{PurgeReport, RelayLog, Store, StoreError};
 use mysql_async::prelude::Queryable;
-use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
@@ -409,7 +410,7 @@ impl RelayService {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let tasks = vec![
             tokio::spawn(writer::run(Arc::clone(&shared), ctl_rx)),
-            tokio::spawn(writer::status_loop(
+            tokio::spawn(status::status_loop(
                 Arc::clone(&shared),
                 shutdown_rx.clone(),
             )),
@@ -427,61 +428,6 @@ impl RelayService {
     /// The source id.
     pub fn source_id(&self) -> &str {
         &self.shared.source_id
-    }
-
-    /// DM's `relayStatus`: `masterBinlog`, `masterBinlogGtid`, `relaySubDir`, `relayBinlog`,
-    /// `relayBinlogGtid`, `relayCatchUpMaster`, `stage`, `result`.
-    pub fn status(&self) -> Value {
-        let progress = self.shared.progress.borrow().clone();
-        let st = lock(&self.shared.status);
-        let master = st.master.as_ref();
-        let relay = progress.relay_pos.as_ref();
-        let catch_up = match (master, relay) {
-            (Some(m), Some(r)) => *r >= m.binlog,
-            _ => false,
-        };
-        let stage = match (&progress.writer, st.stage) {
-            (WriterState::Stopped, _) => Stage::Stopped,
-            (WriterState::Failed(_), _) => Stage::Paused,
-            (_, Some(s)) => s,
-            (_, None) => Stage::New,
-        };
-        let result = st.error.as_ref().map(|(msg, transient)| {
-            json!({
-                "isCanceled": false,
-                "errors": [{
-                    "ErrCode": if *transient { 30001 } else { 30002 },
-                    "ErrClass": "relay-unit",
-                    "ErrScope": "upstream",
-                    "ErrLevel": "high",
-                    "Message": msg,
-                    "RawCause": "",
-                    "Workaround": if *transient {
-                        "transient error: the relay is reconnecting to the upstream"
-                    } else {
-                        "fix the cause; the relay retries every minute (or restart the source)"
-                    },
-                }],
-                "detail": null,
-            })
-        });
-        json!({
-            "masterBinlog": master.map(|m| m.binlog.to_string()).unwrap_or_default(),
-            "masterBinlogGtid": master
-                .and_then(|m| m.gtid.as_ref())
-                .map(|g| g.to_string())
-                .unwrap_or_default(),
-            "relaySubDir": st
-                .server_uuid
-                .as_ref()
-                .map(|u| format!("{u}.000001"))
-                .unwrap_or_default(),
-            "relayBinlog": relay.map(|r| r.to_string()).unwrap_or_default(),
-            "relayBinlogGtid": st.relay_gtid.clone().unwrap_or_default(),
-            "relayCatchUpMaster": catch_up,
-            "stage": stage,
-            "result": result,
-        })
     }
 
     /// A task-side stream of the source's binlog starting at `start` (see [`RelaySource`]).

@@ -13,6 +13,7 @@ use crate::causality::CausalityKey;
 
 /// The writer of each change (same order as `keys`), for `workers` writers. `keys[i]` lists
 /// the causality keys of change `i` (never empty: use a table-wide key for keyless tables).
+/// Each writer then applies its changes in batch order, hence in binlog order.
 pub fn assign(keys: &[Vec<CausalityKey>], workers: usize) -> Vec<usize> {
     let workers = workers.max(1);
     let n = keys.len();
@@ -58,11 +59,67 @@ pub fn assign(keys: &[Vec<CausalityKey>], workers: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reader::RowValue;
+    use crate::apply::{TargetColumn, TargetTable};
+    use crate::causality::{KeyIndex, TableKeys};
+    use crate::reader::{RowChange, RowValue};
+    use crate::sync::target::TargetInfo;
     use ferry_model::TableName;
 
     fn key(t: &str, v: i64) -> CausalityKey {
         CausalityKey::new(&TableName::new("db", t), "PRIMARY", &[&RowValue::Int(v)]).unwrap()
+    }
+
+    /// `db.t(id, u, x)`, with `id` the primary key and `u` a unique key when `keyed`, else
+    /// without keys.
+    fn target(keyed: bool) -> TargetInfo {
+        let name = TableName::new("db", "t");
+        let indexes = if keyed {
+            vec![
+                KeyIndex {
+                    name: "PRIMARY".into(),
+                    columns: vec![0],
+                },
+                KeyIndex {
+                    name: "u".into(),
+                    columns: vec![1],
+                },
+            ]
+        } else {
+            vec![]
+        };
+        TargetInfo {
+            table: TargetTable::new(
+                name.clone(),
+                ["id", "u", "x"].map(TargetColumn::new).to_vec(),
+                if keyed { vec![0] } else { vec![] },
+                false,
+            )
+            .unwrap(),
+            keys: TableKeys {
+                table: name.clone(),
+                indexes,
+            },
+            wide_key: CausalityKey::new(&name, "", &[]).unwrap(),
+            row_keys: if keyed { vec![vec![0]] } else { vec![] },
+        }
+    }
+
+    fn row(id: i64, u: Option<i64>) -> Vec<RowValue> {
+        vec![
+            RowValue::Int(id),
+            u.map_or(RowValue::Null, RowValue::Int),
+            RowValue::Int(0),
+        ]
+    }
+
+    fn change(before: Option<Vec<RowValue>>, after: Option<Vec<RowValue>>) -> RowChange {
+        RowChange { before, after }
+    }
+
+    /// The writers of `changes` to `t`, keyed as the coordinator keys them.
+    fn writers(t: &TargetInfo, changes: &[RowChange], workers: usize) -> Vec<usize> {
+        let keys: Vec<_> = changes.iter().map(|c| t.keys_of(c)).collect();
+        assign(&keys, workers)
     }
 
     #[test]
@@ -85,6 +142,40 @@ mod tests {
     }
 
     #[test]
+    fn rows_sharing_a_key_go_to_one_writer_whatever_lies_between() {
+        let t = target(true);
+        // Row 1 (u = 10) has its unique value changed, is deleted and inserted again; row 2
+        // takes u = 10 back, moves to id 3 and is deleted. Unrelated rows lie in between.
+        let story = [
+            change(None, Some(row(1, Some(10)))),
+            change(Some(row(1, Some(10))), Some(row(1, Some(11)))),
+            change(Some(row(1, Some(11))), None),
+            change(None, Some(row(1, None))),
+            change(None, Some(row(2, Some(10)))),
+            change(Some(row(2, Some(10))), Some(row(3, Some(10)))),
+            change(Some(row(3, Some(10))), None),
+        ];
+        let mut changes = Vec::new();
+        let mut related = Vec::new();
+        for (i, c) in (0..).zip(story) {
+            related.push(changes.len());
+            changes.push(c);
+            changes.extend((0..30).map(|j| change(None, Some(row(1000 + 30 * i + j, None)))));
+        }
+        for workers in [2, 3, 4, 8] {
+            let w = writers(&t, &changes, workers);
+            assert_eq!(w.len(), changes.len());
+            assert!(related.iter().all(|&i| w[i] == w[related[0]]), "{w:?}");
+            // An unrelated row goes where it would go alone: the story does not drag it along.
+            for (i, c) in changes.iter().enumerate() {
+                if !related.contains(&i) {
+                    assert_eq!(w[i], writers(&t, std::slice::from_ref(c), workers)[0]);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn independent_keys_spread_over_writers() {
         let keys: Vec<_> = (0..1000).map(|i| vec![key("t", i)]).collect();
         let a = assign(&keys, 8);
@@ -96,10 +187,22 @@ mod tests {
     }
 
     #[test]
-    fn a_table_wide_key_keeps_a_keyless_table_on_one_writer() {
-        let wide = CausalityKey::new(&TableName::new("db", "nokey"), "", &[]).unwrap();
-        let keys: Vec<_> = (0..50).map(|_| vec![wide.clone()]).collect();
-        let a = assign(&keys, 4);
-        assert!(a.iter().all(|&w| w == a[0]));
+    fn a_table_without_keys_goes_to_one_writer() {
+        let t = target(false);
+        // Duplicate rows, updates and deletes: every change holds the table-wide key only.
+        let changes: Vec<_> = (0..60)
+            .map(|i| match i % 3 {
+                0 => change(None, Some(row(i % 5, None))),
+                1 => change(Some(row(i % 5, None)), Some(row(i, Some(i)))),
+                _ => change(Some(row(i - 1, Some(i - 1))), None),
+            })
+            .collect();
+        assert!(changes
+            .iter()
+            .all(|c| t.keys_of(c) == vec![t.wide_key.clone()]));
+        for workers in [1, 2, 4, 8] {
+            let w = writers(&t, &changes, workers);
+            assert!(w.iter().all(|&x| x == w[0]), "{w:?}");
+        }
     }
 }

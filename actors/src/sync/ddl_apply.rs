@@ -19,17 +19,15 @@ use crate::rules::Decision;
 /// before a crash: database/table exists or not, duplicate column/key, cannot drop.
 const ALREADY_DONE: &[u16] = &[1007, 1008, 1050, 1051, 1054, 1060, 1061, 1091, 1146, 1826];
 
-/// `ER_TABLE_EXISTS_ERROR`.
-const TABLE_EXISTS: u16 = 1050;
-
 /// One statement to run downstream.
 struct Todo {
     /// Default database (routed).
     default_db: String,
     /// The statement.
     sql: String,
-    /// For a rename: the (routed) table renamed.
-    renamed_from: Option<TableName>,
+    /// For a pair of `RENAME TABLE`: the routed names (all the pairs of one statement run
+    /// as one, see [`super::rename`]).
+    rename: Option<(TableName, TableName)>,
 }
 
 /// What the operator decided for a blocked statement (`ferryctl binlog skip|replace`).
@@ -101,6 +99,7 @@ pub async fn apply(
     dialects: &mut Option<ddl::dialect::Dialects>,
     stmt: &Statement<'_>,
     tolerant: bool,
+    in_copy: bool,
 ) -> Result<(), TaskError> {
     let Statement {
         schema,
@@ -122,6 +121,10 @@ pub async fn apply(
     let op = spec.operators.take(&spec.source_id, &at.pos);
     if let Some(BinlogOp::Skip) = op {
         warn!(at = %at, sql, "statement skipped by the operator (binlog skip)");
+        return Ok(());
+    }
+    if in_copy {
+        info!(at = %at, sql, "statement not applied: it names a table copied from a later position by the full phase (its effect is in that copy) or one that existed only between two rounds of the copy");
         return Ok(());
     }
     let parsed = match ddl::parse_with_mode(sql, schema, ddl::SqlMode::from_bits(sql_mode)) {
@@ -174,14 +177,16 @@ pub async fn apply(
             Decision::Do => {}
         }
         let default_db = route(&TableName::new(t.schema.clone(), ""))?.schema;
-        let renamed_from = match stmt.renamed_to() {
-            Some(_) => Some(route(t)?),
-            None => None,
+        let rename = match stmt.renamed_to() {
+            Some(to) if stmt.kind() == crate::rules::EventType::RenameTable => {
+                Some((route(t)?, route(to)?))
+            }
+            _ => None,
         };
         todo.push(Todo {
             default_db,
             sql: stmt.try_render(route)?,
-            renamed_from,
+            rename,
         });
     }
     let operator_sql = matches!(op, Some(BinlogOp::Replace(_)));
@@ -196,9 +201,31 @@ pub async fn apply(
             .map(|sql| Todo {
                 default_db: default_db.clone(),
                 sql,
-                renamed_from: None,
+                rename: None,
             })
             .collect();
+    }
+    // The pairs of a RENAME TABLE: one statement, applied once.
+    if !operator_sql && !todo.is_empty() && todo.iter().all(|t| t.rename.is_some()) {
+        let pairs: Vec<(TableName, TableName)> =
+            todo.iter().filter_map(|t| t.rename.clone()).collect();
+        match super::rename::apply_atomic(spec, conn, &at.pos, &pairs).await? {
+            super::rename::Renamed::Applied | super::rename::Renamed::AlreadyApplied => {
+                return Ok(());
+            }
+            super::rename::Renamed::Refused(mysql_async::Error::Server(e))
+                if tolerant && ALREADY_DONE.contains(&e.code) =>
+            {
+                warn!(at = %at, sql, error = %e.message,
+                    "RENAME TABLE refused as a whole (replayed after a restart or in safe mode): its pairs are applied one by one");
+            }
+            super::rename::Renamed::Refused(e) => {
+                return Err(blocked(format!(
+                    "the downstream {} rejected the rename: {e}",
+                    spec.downstream.addr()
+                )))
+            }
+        }
     }
     // The statement keeps the meaning it had upstream: its text is read downstream under the
     // same quoting, escaping and operator rules (the rest of the writer's session sql_mode
@@ -237,7 +264,7 @@ pub async fn apply(
     for Todo {
         default_db,
         sql: stmt,
-        renamed_from,
+        ..
     } in todo
     {
         if !default_db.is_empty() {
@@ -251,15 +278,6 @@ pub async fn apply(
             Err(mysql_async::Error::Server(e)) if tolerant && ALREADY_DONE.contains(&e.code) => {
                 warn!(at = %at, sql = %stmt, error = %e.message,
                     "DDL already applied (replayed after a restart or in safe mode)");
-                if let (Some(from), TABLE_EXISTS) = (&renamed_from, e.code) {
-                    // The new name was copied after the rename (it holds the later state);
-                    // the old name no longer exists upstream from here on.
-                    let drop = format!("DROP TABLE IF EXISTS {}", from.quoted());
-                    conn.query_drop(&drop)
-                        .await
-                        .map_err(spec.downstream.sql_err(drop.clone()))?;
-                    warn!(at = %at, table = %from, "renamed table's new name already holds the copy: the old name is dropped downstream");
-                }
             }
             Err(e @ (mysql_async::Error::Io(_) | mysql_async::Error::Driver(_))) => {
                 return Err(spec.downstream.sql_err(format!(

@@ -186,6 +186,34 @@ impl<'a> SchemaHistory<'a> {
         Ok(())
     }
 
+    /// Sets the definition of `table` to the version valid at `at`, as recorded (a table
+    /// copied again from a later position: its changes before it were skipped).
+    pub fn reload_table(
+        &mut self,
+        table: &TableName,
+        at: &BinlogPosition,
+    ) -> Result<(), TaskError> {
+        let versions = self.store.schema_versions(&self.task, &self.source)?;
+        let chosen = versions_at(&versions, at).remove(table);
+        match chosen.and_then(|v| v.schema.as_ref()) {
+            Some(json) => {
+                let schema: TableSchema = serde_json::from_value(json.clone()).map_err(|e| {
+                    TaskError::Config(format!(
+                        "the schema history of task `{}` / source `{}` holds an unreadable \
+                         definition of {table}: {e}; set it with `ferryctl binlog-schema update`",
+                        self.task, self.source
+                    ))
+                })?;
+                self.set.insert(table.clone(), schema);
+            }
+            None => {
+                self.set.remove(table);
+            }
+        }
+        info!(table = %table, at = %at, "schema history: the definition the table was copied with");
+        Ok(())
+    }
+
     /// Applies the DDL `sql` (default schema `default_schema`, written under the binlog
     /// `sql_mode` bits `mode`) to the history and records what it changed as valid from
     /// `after` (the position after the statement). Tables that become tracked without a
@@ -346,5 +374,42 @@ mod tests {
         assert_eq!(h.table(&t).unwrap().columns.len(), 3);
         h.prune(&pos(450)).unwrap();
         assert_eq!(store.schema_versions("task", "s").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_table_copied_again_takes_the_version_recorded_at_its_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ferry_relay::Store::open(dir.path()).unwrap();
+        let t = TableName::new("d", "t");
+        let def = |sql: &str| SchemaSet::parse_create_table(sql, ParseMode::default()).unwrap();
+        let mut h = SchemaHistory::load(&store, "task", "s", &pos(4)).unwrap();
+        h.record(
+            vec![(t.clone(), Some(def("CREATE TABLE t (id int, a int)")))],
+            &pos(100),
+        )
+        .unwrap();
+        // Seeded by a later copy round at 500 (three columns there).
+        h.record(
+            vec![(
+                t.clone(),
+                Some(def("CREATE TABLE t (id int, a int, b int)")),
+            )],
+            &pos(500),
+        )
+        .unwrap();
+        let mut h = SchemaHistory::load(&store, "task", "s", &pos(200)).unwrap();
+        assert_eq!(h.table(&t).unwrap().columns.len(), 2);
+        // A DDL before the copy position, applied to the history all the same.
+        h.apply_ddl(
+            "ALTER TABLE t ADD COLUMN z int, ADD COLUMN y int",
+            "d",
+            0,
+            &|_| true,
+            &pos(300),
+        )
+        .unwrap();
+        assert_eq!(h.table(&t).unwrap().columns.len(), 4);
+        h.reload_table(&t, &pos(600)).unwrap();
+        assert_eq!(h.table(&t).unwrap().columns.len(), 3);
     }
 }

@@ -22,10 +22,12 @@ mod column_map;
 mod coordinator;
 mod cursor;
 mod ddl_apply;
+mod fold;
 pub mod history;
 mod needed;
 mod point;
 mod progress;
+pub mod rename;
 mod schema_ops;
 mod schema_track;
 mod status;
@@ -157,6 +159,16 @@ pub async fn run(
     };
     let safe_until = handoff.and_then(|h| h.safe_until);
     let history = history::SchemaHistory::load(store, &spec.task, &spec.source_id, &start.pos)?;
+    // Tables the full phase copied again from a later position (DDL changed them under
+    // its copy): their changes before it are in the copy.
+    let full = store.full_phase(&spec.task, &spec.source_id)?;
+    let copies = match &full.start {
+        Some(s) => crate::bulk::copy_positions(s, &full.rounds),
+        None => Default::default(),
+    };
+    if let Some(until) = &copies.until {
+        info!(until = %until, "the full phase ran several rounds: until its last one, changes already in a table's copy are skipped");
+    }
     info!(start = %start, safe_until = ?safe_until.as_ref().map(|l| l.to_string()), "sync starting");
     spec.needed.set(&spec.task, &spec.source_id, &start.pos);
     status.set_syncer(&start);
@@ -188,6 +200,7 @@ pub async fn run(
         recovery,
         safe_until,
         history,
+        copies,
     });
     co.run(rx).await
 }

@@ -49,6 +49,14 @@ impl<'a> SchemaTracker<'a> {
         self.mapped.clear();
     }
 
+    /// Takes the definition `table` was copied with at `at` (a table copied again by a later
+    /// round of the full phase, whose changes before `at` were skipped).
+    pub fn reload(&mut self, table: &TableName, at: &BinlogPosition) -> Result<(), TaskError> {
+        self.mapped.remove(table);
+        self.read_now.remove(table);
+        self.history.reload_table(table, at)
+    }
+
     /// The target as written from `source` and the change in its column order. `table_map`
     /// is the rows event's table map: its number of columns and, with
     /// `binlog_row_metadata=FULL`, their names (checked against the history).
@@ -196,6 +204,7 @@ impl<'a> SchemaTracker<'a> {
         stmt: &super::ddl_apply::Statement<'_>,
         after: &SyncPoint,
         has_operator: bool,
+        in_copy: bool,
     ) -> Result<(), TaskError> {
         let tracked = |t: &TableName| spec.balist.allows_table(&t.schema, &t.table);
         let needs = match self.history.apply_ddl(
@@ -206,6 +215,10 @@ impl<'a> SchemaTracker<'a> {
             &after.pos,
         ) {
             Ok(needs) => needs,
+            Err(e) if in_copy => {
+                info!(at = %stmt.at, error = %e, "the schema history cannot apply a statement on a table copied again later; its definition comes from that copy");
+                return Ok(());
+            }
             Err(e) if has_operator || self.history.take_operator_definitions() => {
                 warn!(at = %stmt.at, error = %e, "the schema history cannot apply the statement the operator decided for; the history keeps its definitions");
                 return Ok(());

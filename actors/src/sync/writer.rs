@@ -58,15 +58,45 @@ fn kind(op: &RowOp) -> Kind {
     }
 }
 
-/// The statements for `ops`, in order: consecutive changes of one table and kind are merged
-/// into multi-row statements (same effect as applying them one by one). `safe`: DM's safe
-/// mode (`INSERT`→`REPLACE`, `UPDATE`→`DELETE`+`REPLACE`). `merge: false`
-/// (`multiple-rows: false`): one statement per change.
+/// The statements for `ops` (one writer's share of a batch, committed as one transaction).
+/// With `merge` (`multiple-rows`, the default), a share whose tables allow it is folded to
+/// one net change per key and written as one multi-row delete, update and insert per table
+/// ([`super::fold`]); otherwise consecutive changes of one table and kind are merged into
+/// multi-row statements, in order. Either way the effect is that of applying the changes one
+/// by one. `safe`: DM's safe mode (`INSERT`→`REPLACE`, `UPDATE`→`DELETE`+`REPLACE`, or a
+/// `REPLACE` of the new row when the key is kept). `merge: false`: one statement per change.
 pub fn statements(ops: &[RowOp], safe: bool, merge: bool) -> Result<Vec<String>, DmlError> {
     let mut out = Vec::new();
     if !merge {
         for o in ops {
             out.extend(o.target.table.change(&o.change, safe)?);
+        }
+        return Ok(out);
+    }
+    if let Some(folded) = super::fold::fold(ops, safe) {
+        for f in folded {
+            let table = &f.target.table;
+            if !f.deletes.is_empty() {
+                out.extend(table.merge_deletes(f.deletes.iter().copied(), STATEMENT_BYTES)?);
+            }
+            if !f.updates.is_empty() {
+                if safe {
+                    out.extend(table.merge_inserts(
+                        f.updates.iter().map(|(_, a)| *a),
+                        true,
+                        STATEMENT_BYTES,
+                    )?);
+                } else {
+                    out.extend(table.merge_updates(f.updates.iter().copied(), STATEMENT_BYTES)?);
+                }
+            }
+            if !f.inserts.is_empty() {
+                out.extend(table.merge_inserts(
+                    f.inserts.iter().copied(),
+                    safe,
+                    STATEMENT_BYTES,
+                )?);
+            }
         }
         return Ok(out);
     }

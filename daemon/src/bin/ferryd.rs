@@ -106,6 +106,7 @@ fn run(cfg: DaemonConfig) -> Result<(), String> {
         None => None,
     };
     let store = Arc::new(Store::open(&cfg.data_dir.join("state")).map_err(|e| e.to_string())?);
+    let store_handle = store.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("ferry-worker")
@@ -156,6 +157,9 @@ fn run(cfg: DaemonConfig) -> Result<(), String> {
     let sys = actix::System::current();
     let stop_server = server.clone();
     let reg_for_signal = registry.clone();
+    // The thread that stops the tasks holds the registry (and so the state store): it is
+    // joined before the store is closed.
+    let (stopper_tx, stopper_rx) = std::sync::mpsc::channel::<std::thread::JoinHandle<()>>();
     handle.spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};
         let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup()))
@@ -175,18 +179,35 @@ fn run(cfg: DaemonConfig) -> Result<(), String> {
         }
         info!("shutting down");
         stop_server.unblock();
-        std::thread::spawn(move || {
+        let h = std::thread::spawn(move || {
             reg_for_signal.shutdown();
+            drop(reg_for_signal);
             sys.stop();
         });
+        let _ = stopper_tx.send(h);
     });
     system.run().map_err(|e| e.to_string())?;
     for _ in 0..4 {
         server.unblock();
     }
     let _ = http.join();
+    if let Ok(h) = stopper_rx.recv_timeout(std::time::Duration::from_secs(30)) {
+        let _ = h.join();
+    }
+    // The task actors live on the arbiter's thread and hold the state store: that thread
+    // must be gone before the store is closed and the process exits (RocksDB's statics are
+    // torn down at exit; a thread still using the store then crashes the process).
     arbiter.stop();
+    let _ = arbiter.join();
+    drop(registry);
     rt.shutdown_timeout(std::time::Duration::from_secs(5));
+    // The store is closed here, on this thread, unless something still holds it (then it is
+    // left to the exit, and said).
+    let holders = Arc::strong_count(&store_handle) - 1;
+    if holders > 0 {
+        tracing::warn!(holders, "the state store is still held at exit");
+    }
+    drop(store_handle);
     info!("ferryd stopped");
     Ok(())
 }

@@ -23,7 +23,7 @@ impl Renderer<'_> {
                     let raw = self.text(n);
                     (raw[1..raw.len().saturating_sub(1)].to_string(), true)
                 }
-                Kind::Punct(_) => continue,
+                Kind::Var | Kind::Punct(_) | Kind::Op => continue,
             };
             // MariaDB 10.10+ accepts UCA 14 collations without their character set.
             let full = if name.to_ascii_lowercase().starts_with("uca1400_") {

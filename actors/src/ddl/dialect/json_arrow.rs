@@ -3,24 +3,22 @@
 
 use super::renderer::Renderer;
 use super::DialectError;
-use crate::ddl::lexer::{Kind, Token};
+use crate::ddl::lexer::Kind;
 
 impl Renderer<'_> {
     /// `->` and `->>` (MySQL's JSON shorthands) for MariaDB.
     pub(super) fn json_arrows(&mut self) -> Result<(), DialectError> {
         let mut i = 0;
-        while i + 1 < self.toks.len() {
-            let adjacent = |x: &Token, y: &Token| x.span.end == y.span.start;
-            let (t0, t1) = (&self.toks[i], &self.toks[i + 1]);
-            if !(t0.kind == Kind::Punct(b'-') && t1.kind == Kind::Punct(b'>') && adjacent(t0, t1)) {
-                i += 1;
-                continue;
-            }
-            let unquote = self
-                .toks
-                .get(i + 2)
-                .is_some_and(|t2| t2.kind == Kind::Punct(b'>') && adjacent(t1, t2));
-            let path = if unquote { i + 3 } else { i + 2 };
+        while i < self.toks.len() {
+            let unquote = match (self.toks[i].kind, self.text(i)) {
+                (Kind::Op, "->") => false,
+                (Kind::Op, "->>") => true,
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            let path = i + 1;
             // The left side is a column name, possibly qualified.
             let mut start = i;
             if start > 0 && self.toks[start - 1].is_ident() {

@@ -144,7 +144,7 @@ pub fn render_for_target(
 ) -> Result<Rendered, DialectError> {
     let toks = lexer::tokenize(sql, mode).map_err(|reason| DialectError::Unreadable {
         statement: excerpt(sql),
-        reason: reason.to_string(),
+        reason,
     })?;
     let mut r = Renderer {
         sql,

@@ -1,0 +1,99 @@
+//! The DDL barrier: a statement from the binlog drains the writers, advances the schema
+//! history, is applied downstream (or skipped when a copy round holds it), and its position is
+//! recorded before anything after it is written.
+
+use ferry_model::TableName;
+
+use super::super::ddl_apply;
+use super::super::point::SyncPoint;
+use super::{Batch, Coordinator};
+use crate::error::TaskError;
+
+/// A statement met in the binlog.
+pub(super) struct Met {
+    /// Default schema.
+    pub schema: String,
+    /// Statement text.
+    pub sql: String,
+    /// Session `sql_mode` (binlog bits).
+    pub sql_mode: u64,
+    /// Point before it.
+    pub before: SyncPoint,
+    /// The boundary after it.
+    pub point: SyncPoint,
+    /// Event timestamp.
+    pub timestamp: u32,
+}
+
+impl Coordinator<'_> {
+    /// Applies the statement `m` as a barrier.
+    pub(super) async fn statement(&mut self, m: Met) -> Result<(), TaskError> {
+        let Met {
+            schema,
+            sql,
+            sql_mode,
+            before,
+            point,
+            timestamp,
+        } = m;
+        if self.recovery.is_some() {
+            return Err(TaskError::Blocked(format!(
+                "re-reading the last batch: met a statement at {before} before the batch \
+                 end; the binlog differs from when the batch was written"
+            )));
+        }
+        self.at_boundary = true;
+        self.batch.end = before.clone();
+        self.dispatch().await?;
+        self.drain().await?;
+        self.status.set_pending(Some(timestamp));
+        self.status.set_blocking_ddl(Some(sql.clone()));
+        let tolerant = self.tolerant_ddl || self.safe();
+        let stmt = ddl_apply::Statement {
+            schema: &schema,
+            sql: &sql,
+            sql_mode,
+            at: &before,
+        };
+        let decided = self.spec.operators.has(&self.spec.source_id, &before.pos);
+        // A statement naming a table whose copy holds it is skipped as a whole (a
+        // RENAME is one statement: applying part of it would leave names behind).
+        let mut in_copy = false;
+        if !self.copies.is_empty() {
+            let mode = crate::ddl::SqlMode::from_bits(sql_mode);
+            if let Ok(crate::ddl::Parsed::Ddl(stmts)) =
+                crate::ddl::parse_with_mode(&sql, &schema, mode)
+            {
+                let tables: Vec<&TableName> = stmts.iter().flat_map(|s| s.tables()).collect();
+                in_copy = tables.iter().any(|t| self.copies.in_copy(t, &before.pos));
+                if !in_copy {
+                    for t in tables {
+                        self.reach_copy(t, &before.pos)?;
+                    }
+                }
+            }
+        }
+        self.schemas
+            .apply_ddl(self.spec, &stmt, &point, decided, in_copy)
+            .await?;
+        ddl_apply::apply(
+            self.spec,
+            &mut self.ctl,
+            &mut self.dialects,
+            &stmt,
+            tolerant,
+            in_copy,
+        )
+        .await?;
+        self.tolerant_ddl = false;
+        self.status.set_blocking_ddl(None);
+        self.targets.clear();
+        self.schemas.clear();
+        self.decisions.clear();
+        self.batch = Batch::new(before);
+        self.batch.end = point;
+        self.write_empty().await?;
+        self.schemas.prune(&self.written.pos)?;
+        Ok(())
+    }
+}

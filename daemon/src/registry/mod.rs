@@ -1,0 +1,167 @@
+//! The daemon's registry: registered sources and tasks, their persistence in the state store,
+//! and the task actors.
+//!
+//! The commands are split by subject: `sources` (sources and their relay logs), `tasks`
+//! (task lifecycle), `status` (`query-status`) and `binlog` (`binlog` and
+//! `binlog-schema`).
+
+mod binlog;
+mod sources;
+mod status;
+mod tasks;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use actix::{Addr, ArbiterHandle};
+use ferry_actors::relay_service::RelayService;
+use ferry_actors::sync::NeededPositions;
+use ferry_actors::task::TaskActor;
+use ferry_config::{ConfigErrors, SecretKey, SourceConfig, TaskConfig};
+use ferry_relay::{CheckpointStore, Store};
+use serde_json::{json, Value};
+use tracing::{info, warn};
+
+use crate::wire::FileUpload;
+
+/// An API failure: HTTP status and DM-style message.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status code.
+    pub status: u16,
+    /// Message (DM style: `[code=...] ...` where DM has a code).
+    pub msg: String,
+}
+
+impl ApiError {
+    fn bad(msg: impl Into<String>) -> Self {
+        Self {
+            status: 400,
+            msg: msg.into(),
+        }
+    }
+    fn not_found(msg: impl Into<String>) -> Self {
+        Self {
+            status: 404,
+            msg: msg.into(),
+        }
+    }
+    fn internal(msg: impl Into<String>) -> Self {
+        Self {
+            status: 500,
+            msg: msg.into(),
+        }
+    }
+}
+
+struct TaskEntry {
+    config: TaskConfig,
+    addr: Addr<TaskActor>,
+}
+
+/// Everything the daemon manages.
+pub struct Registry {
+    store: Arc<Store>,
+    key: Option<SecretKey>,
+    rt: tokio::runtime::Handle,
+    arbiter: ArbiterHandle,
+    sources: Mutex<BTreeMap<String, SourceConfig>>,
+    tasks: Mutex<BTreeMap<String, TaskEntry>>,
+    /// Relay logs of the sources with `enable-relay`.
+    relays: Mutex<BTreeMap<String, Arc<RelayService>>>,
+    /// What each task still needs of each source's binlog (relay purges keep it).
+    needed: Arc<NeededPositions>,
+}
+
+impl Registry {
+    /// Opens the registry and restores what the store holds: sources, then tasks (running
+    /// tasks resume from their checkpoints).
+    pub fn restore(
+        store: Arc<Store>,
+        key: Option<SecretKey>,
+        rt: tokio::runtime::Handle,
+        arbiter: ArbiterHandle,
+    ) -> Result<Arc<Self>, String> {
+        // Loaded before any relay log starts, so that no purge runs without them.
+        let needed = NeededPositions::persistent(store.clone())
+            .map_err(|e| format!("reading the needed binlog positions: {e}"))?;
+        let reg = Arc::new(Self {
+            store,
+            key,
+            rt,
+            arbiter,
+            sources: Mutex::new(BTreeMap::new()),
+            tasks: Mutex::new(BTreeMap::new()),
+            relays: Mutex::new(BTreeMap::new()),
+            needed: Arc::new(needed),
+        });
+        for rec in reg.store.sources().map_err(|e| e.to_string())? {
+            match SourceConfig::from_stored_json(rec.spec, reg.key.as_ref()) {
+                Ok(cfg) => {
+                    if cfg.enable_relay {
+                        if let Err(e) = reg.start_relay(&cfg) {
+                            warn!(source = %rec.id, error = %e.msg, "relay log not started");
+                        }
+                    }
+                    reg.sources
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(rec.id, cfg);
+                }
+                Err(e) => {
+                    warn!(source = %rec.id, error = %e, "stored source cannot be read; skipped")
+                }
+            }
+        }
+        for rec in reg.store.tasks().map_err(|e| e.to_string())? {
+            let cfg = match TaskConfig::from_stored_json(rec.spec.clone(), reg.key.as_ref()) {
+                Ok(c) => c,
+                Err(e) => {
+                    warn!(task = %rec.name, error = %e, "stored task cannot be read; skipped");
+                    continue;
+                }
+            };
+            match reg.spawn_task(cfg, rec.stage, rec.error.clone()) {
+                Ok(()) => info!(task = %rec.name, stage = %rec.stage, "task restored"),
+                Err(e) => {
+                    warn!(task = %rec.name, error = %e.msg, "stored task cannot be restarted")
+                }
+            }
+        }
+        Ok(reg)
+    }
+
+    fn env_lookup(upload: &FileUpload) -> impl Fn(&str) -> Option<String> + '_ {
+        move |name| {
+            upload
+                .env
+                .get(name)
+                .cloned()
+                .or_else(|| std::env::var(name).ok())
+        }
+    }
+
+    fn config_error(e: ConfigErrors) -> ApiError {
+        ApiError::bad(format!(
+            "[code=20005:class=config:scope=internal:level=medium] {e}"
+        ))
+    }
+
+    /// `encrypt`.
+    pub fn encrypt(&self, plaintext: &str) -> Result<Value, ApiError> {
+        let key = self.key.as_ref().ok_or_else(|| {
+            ApiError::bad("ferryd has no secret-key-path configured: set it in the daemon config to use encrypt")
+        })?;
+        let c =
+            ferry_config::encrypt(key, plaintext).map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok(json!({"result": true, "msg": "", "ciphertext": c}))
+    }
+
+    /// Stops every task actor (graceful shutdown keeps their stage, so they resume on start).
+    pub fn shutdown(&self) {
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        for (_, t) in tasks {
+            let _ = self.rt.block_on(t.addr.send(ferry_actors::task::Shutdown));
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Source commands: `operate-source create|stop|show`, and the relay logs of the sources
+//! with `enable-relay` (`purge-relay`).
+
+use std::sync::Arc;
+
+use ferry_actors::pipeline;
+use ferry_actors::relay_service::{RelayConfig, RelayService};
+use ferry_config::SourceConfig;
+use ferry_relay::{CheckpointStore, SourceRecord};
+use serde_json::{json, Value};
+use tracing::info;
+
+use super::{ApiError, Registry};
+use crate::wire::FileUpload;
+
+impl Registry {
+    /// Starts the relay log of a source with `enable-relay`.
+    pub(super) fn start_relay(&self, cfg: &SourceConfig) -> Result<(), ApiError> {
+        let id = cfg.source_id.clone();
+        let ep = pipeline::endpoint(ferry_actors::error::Side::Upstream, &cfg.from)
+            .map_err(|e| ApiError::bad(format!("source `{id}`: {e}")))?;
+        // A stable replica id per source, away from the tasks' ids (those have bit 30 set).
+        let server_id = cfg.fixed_server_id().unwrap_or_else(|| {
+            let mut h: u32 = 0x811c_9dc5;
+            for b in id.bytes() {
+                h ^= u32::from(b);
+                h = h.wrapping_mul(0x0100_0193);
+            }
+            0x2000_0000 | (h & 0x1fff_ffff)
+        });
+        let needed = self.needed.clone();
+        let source = id.clone();
+        let needed_fn: ferry_actors::relay_service::NeededFn =
+            Arc::new(move || needed.min_for(&source));
+        let relay = self
+            .rt
+            .block_on(RelayService::start(
+                &id,
+                ep,
+                RelayConfig::from_source(cfg, server_id),
+                self.store.clone(),
+                needed_fn,
+            ))
+            .map_err(|e| ApiError::bad(format!("source `{id}`: relay log: {e}")))?;
+        info!(source = %id, "relay log started");
+        self.relays
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, Arc::new(relay));
+        Ok(())
+    }
+
+    /// `purge-relay -s SOURCE -f FILE`: deletes the relay log before `file` (never what a task
+    /// still needs).
+    pub fn purge_relay(&self, id: &str, file: &str) -> Result<Value, ApiError> {
+        let relay = self
+            .relays
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::not_found(format!("source `{id}` has no relay log (enable-relay)"))
+            })?;
+        let done = self
+            .rt
+            .block_on(relay.purge_before_file(file))
+            .map_err(|e| ApiError::bad(e.to_string()))?;
+        Ok(json!({"result": true, "msg": "", "source": id,
+            "purgedEvents": done.report.count, "purgedBytes": done.report.bytes,
+            "keptFrom": done.needed.map(|p| p.to_string()),
+            "relayStartsAfter": done.floor.map(|p| p.to_string())}))
+    }
+
+    /// `operate-source create`.
+    pub fn create_source(&self, up: &FileUpload) -> Result<Value, ApiError> {
+        let env = Self::env_lookup(up);
+        let loaded = ferry_config::parse_source_str(&up.text, &up.file, &env, self.key.as_ref())
+            .map_err(Self::config_error)?;
+        loaded.log_warnings();
+        let cfg = loaded.config;
+        let id = cfg.source_id.clone();
+        // Connectivity is checked now, so that a typo is reported by `operate-source create`.
+        let ep = pipeline::endpoint(ferry_actors::error::Side::Upstream, &cfg.from)
+            .map_err(|e| ApiError::bad(format!("source `{id}`: {e}")))?;
+        self.rt
+            .block_on(async {
+                let mut c = ep.connect(Vec::new()).await?;
+                ferry_actors::db::ServerInfo::detect(&mut c, &ep).await
+            })
+            .map_err(|e| {
+                ApiError::bad(format!(
+                    "[code=32001:class=dump-unit:scope=upstream:level=high] source `{id}`: {e}"
+                ))
+            })?;
+        let spec = cfg
+            .to_stored_json(self.key.as_ref())
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        if sources.contains_key(&id) {
+            return Err(ApiError::bad(format!(
+                "[code=38032:class=dm-master:scope=internal:level=medium] source `{id}` already exists; stop it first with `operate-source stop`"
+            )));
+        }
+        if cfg.enable_relay {
+            self.start_relay(&cfg)?;
+        }
+        self.store
+            .put_source(&SourceRecord {
+                id: id.clone(),
+                spec,
+            })
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        sources.insert(id.clone(), cfg);
+        info!(source = %id, "source created");
+        Ok(
+            json!({"result": true, "msg": "", "sources": [{"result": true, "msg": "", "source": id, "worker": "ferryd"}]}),
+        )
+    }
+
+    /// `operate-source stop`.
+    pub fn stop_source(&self, id: &str) -> Result<Value, ApiError> {
+        let tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((name, _)) = tasks
+            .iter()
+            .find(|(_, t)| t.config.mysql_instances.iter().any(|i| i.source_id == id))
+        {
+            return Err(ApiError::bad(format!(
+                "source `{id}` is used by task `{name}`; stop the task first"
+            )));
+        }
+        drop(tasks);
+        let removed = self
+            .sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        if removed.is_none() {
+            return Err(ApiError::not_found(format!("source `{id}` does not exist")));
+        }
+        let relay = self
+            .relays
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        if let Some(relay) = relay {
+            self.rt.block_on(relay.stop());
+        }
+        self.store
+            .delete_source(id)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok(
+            json!({"result": true, "msg": "", "sources": [{"result": true, "msg": "", "source": id, "worker": "ferryd"}]}),
+        )
+    }
+
+    /// `operate-source show`.
+    pub fn show_sources(&self) -> Value {
+        let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        let list: Vec<Value> = sources
+            .iter()
+            .map(|(id, s)| {
+                json!({"result": true, "msg": "", "source": id, "worker": "ferryd",
+                       "host": s.from.host, "port": s.from.port, "user": s.from.user,
+                       "enable-relay": s.enable_relay, "enable-gtid": s.enable_gtid})
+            })
+            .collect();
+        json!({"result": true, "msg": "", "sources": list})
+    }
+}

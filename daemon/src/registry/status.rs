@@ -1,0 +1,68 @@
+//! `query-status`: the status of one task (per source, with its relay log) or of all.
+
+use actix::Addr;
+use ferry_actors::task::{QueryStatus, TaskActor};
+use ferry_model::Stage;
+use serde_json::{json, Value};
+
+use super::{ApiError, Registry};
+
+impl Registry {
+    /// `query-status <task>`.
+    pub fn task_status(&self, name: &str) -> Result<Value, ApiError> {
+        let addr = self.addr(name)?;
+        let st = self
+            .rt
+            .block_on(addr.send(QueryStatus))
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let relays = self.relays.lock().unwrap_or_else(|e| e.into_inner());
+        let sources: Vec<Value> = st
+            .subtasks
+            .into_iter()
+            .map(|(source, sub)| {
+                let relay = relays.get(&source).map(|r| r.status());
+                json!({"result": true, "msg": "",
+                       "sourceStatus": {"source": source, "worker": "ferryd", "result": null, "relayStatus": relay},
+                       "subTaskStatus": [sub]})
+            })
+            .collect();
+        Ok(json!({"result": true, "msg": "", "sources": sources}))
+    }
+
+    /// `query-status` without a task.
+    pub fn all_status(&self) -> Value {
+        let entries: Vec<(String, Addr<TaskActor>, Vec<String>)> = self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(n, t)| {
+                (
+                    n.clone(),
+                    t.addr.clone(),
+                    t.config
+                        .mysql_instances
+                        .iter()
+                        .map(|i| i.source_id.clone())
+                        .collect(),
+                )
+            })
+            .collect();
+        let tasks: Vec<Value> = entries
+            .into_iter()
+            .map(|(name, addr, sources)| {
+                let status = match self.rt.block_on(addr.send(QueryStatus)) {
+                    Ok(st) => match (st.stage, st.error) {
+                        (Stage::Paused, Some(_)) => {
+                            "Error - Some error occurred in subtask".to_string()
+                        }
+                        (s, _) => s.to_string(),
+                    },
+                    Err(e) => format!("Error - {e}"),
+                };
+                json!({"taskName": name, "taskStatus": status, "sources": sources})
+            })
+            .collect();
+        json!({"result": true, "msg": "", "tasks": tasks})
+    }
+}
