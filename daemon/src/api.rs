@@ -1,61 +1,66 @@
 //! The HTTP API (`/api/v1/...`, DM OpenAPI-style paths), `/metrics` and `/status`, on one port.
-//! Handled on a plain thread pool; long operations block on the daemon's runtime.
+//!
+//! Served by `axum` on the daemon's one tokio runtime; handlers talk to the registry (and
+//! through it to the task and relay supervisors) by awaiting messages, never by blocking.
 
-use std::io::Read;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
 use serde_json::{json, Value};
-use tiny_http::{Header, Method, Request, Response, Server};
 use tracing::{debug, warn};
 
 use crate::registry::{ApiError, Registry};
 use crate::wire::{EncryptRequest, FileUpload};
 
 /// Largest request body accepted (YAML files are small).
-const MAX_BODY: u64 = 4 * 1024 * 1024;
+const MAX_BODY: usize = 4 * 1024 * 1024;
 
-/// Serves requests until the server is unblocked.
-pub fn serve(
-    server: Arc<Server>,
+/// Renders the Prometheus exposition text.
+pub type MetricsFn = Arc<dyn Fn() -> String + Send + Sync>;
+
+#[derive(Clone)]
+struct Api {
     reg: Arc<Registry>,
-    metrics: Arc<dyn Fn() -> String + Send + Sync>,
-    threads: usize,
-) {
-    let started = Instant::now();
-    let mut handles = Vec::new();
-    for _ in 0..threads.max(1) {
-        let server = server.clone();
-        let reg = reg.clone();
-        let metrics = metrics.clone();
-        handles.push(std::thread::spawn(move || {
-            while let Ok(req) = server.recv() {
-                handle(req, &reg, metrics.as_ref(), started);
-            }
-        }));
-    }
-    for h in handles {
-        let _ = h.join();
-    }
-}
-
-fn json_response(status: u16, v: &Value) -> Response<std::io::Cursor<Vec<u8>>> {
-    let body = serde_json::to_vec_pretty(v).unwrap_or_default();
-    Response::from_data(body)
-        .with_status_code(status)
-        .with_header(Header::from_bytes("Content-Type", "application/json").expect("static header"))
-}
-
-fn handle(
-    mut req: Request,
-    reg: &Registry,
-    metrics: &(dyn Fn() -> String + Send + Sync),
+    metrics: MetricsFn,
     started: Instant,
-) {
-    let method = req.method().clone();
-    let url = req.url().to_string();
+}
+
+/// Serves requests on `listener` until `shutdown` completes; requests in progress finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    reg: Arc<Registry>,
+    metrics: MetricsFn,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let api = Api {
+        reg,
+        metrics,
+        started: Instant::now(),
+    };
+    let app = Router::new()
+        .fallback(handle)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(api);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+fn json_response(status: u16, v: &Value) -> Response {
+    let body = serde_json::to_vec_pretty(v).unwrap_or_default();
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn handle(State(api): State<Api>, method: Method, uri: Uri, body: Bytes) -> Response {
     // Query strings are ignored.
-    let path = url.split_once('?').map_or(url.as_str(), |(p, _)| p);
+    let path = uri.path();
     let decoded: Vec<String> = path
         .trim_matches('/')
         .split('/')
@@ -63,23 +68,14 @@ fn handle(
         .collect();
     let parts: Vec<&str> = decoded.iter().map(String::as_str).collect();
     debug!(%method, %path, "api request");
-    let mut body = Vec::new();
-    if let Err(e) = req.as_reader().take(MAX_BODY).read_to_end(&mut body) {
-        let _ = req.respond(json_response(
-            400,
-            &json!({"result": false, "msg": format!("cannot read the request: {e}")}),
-        ));
-        return;
-    }
     if path == "/metrics" {
-        let resp = Response::from_string(metrics()).with_header(
-            Header::from_bytes("Content-Type", "text/plain; version=0.0.4").expect("static header"),
-        );
-        let _ = req.respond(resp);
-        return;
+        return (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            (api.metrics)(),
+        )
+            .into_response();
     }
-    let result = route(&method, &parts, &body, reg, started);
-    let resp = match result {
+    match route(&method, &parts, &body, &api).await {
         Ok(v) => {
             let status = if v.get("result") == Some(&json!(false)) {
                 422
@@ -97,8 +93,7 @@ fn handle(
                 &json!({"result": false, "msg": e.msg, "error_msg": e.msg, "error_code": e.status}),
             )
         }
-    };
-    let _ = req.respond(resp);
+    }
 }
 
 /// Decodes `%XX` escapes of one path segment (ferryctl encodes task and source names).
@@ -130,26 +125,25 @@ fn upload(body: &[u8]) -> Result<FileUpload, ApiError> {
     })
 }
 
-fn route(
-    method: &Method,
-    parts: &[&str],
-    body: &[u8],
-    reg: &Registry,
-    started: Instant,
-) -> Result<Value, ApiError> {
+fn body_json<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError {
+        status: 400,
+        msg: format!("bad {what} request: {e}"),
+    })
+}
+
+async fn route(method: &Method, parts: &[&str], body: &[u8], api: &Api) -> Result<Value, ApiError> {
+    let reg = api.reg.as_ref();
     match (method, parts) {
-        (Method::Get, ["status"]) => Ok(json!({
+        (&Method::GET, ["status"]) => Ok(json!({
             "result": true, "msg": "", "version": env!("CARGO_PKG_VERSION"),
-            "uptimeSeconds": started.elapsed().as_secs(),
+            "uptimeSeconds": api.started.elapsed().as_secs(),
         })),
-        (Method::Post, ["api", "v1", "sources"]) => reg.create_source(&upload(body)?),
-        (Method::Get, ["api", "v1", "sources"]) => Ok(reg.show_sources()),
-        (Method::Delete, ["api", "v1", "sources", id]) => reg.stop_source(id),
-        (Method::Post, ["api", "v1", "sources", id, "relay", "purge"]) => {
-            let r: Value = serde_json::from_slice(body).map_err(|e| ApiError {
-                status: 400,
-                msg: format!("bad purge request: {e}"),
-            })?;
+        (&Method::POST, ["api", "v1", "sources"]) => reg.create_source(&upload(body)?).await,
+        (&Method::GET, ["api", "v1", "sources"]) => Ok(reg.show_sources()),
+        (&Method::DELETE, ["api", "v1", "sources", id]) => reg.stop_source(id).await,
+        (&Method::POST, ["api", "v1", "sources", id, "relay", "purge"]) => {
+            let r: Value = body_json(body, "purge")?;
             let file = r["relay_binlog_name"].as_str().unwrap_or_default();
             if file.is_empty() {
                 return Err(ApiError {
@@ -157,39 +151,27 @@ fn route(
                     msg: "purge-relay needs the file name (-f / relay_binlog_name)".into(),
                 });
             }
-            reg.purge_relay(id, file)
+            reg.purge_relay(id, file).await
         }
-        (Method::Post, ["api", "v1", "tasks"]) => reg.start_task(&upload(body)?),
-        (Method::Post, ["api", "v1", "tasks", "check"]) => reg.check_task(&upload(body)?),
-        (Method::Get, ["api", "v1", "tasks", "status"]) | (Method::Get, ["api", "v1", "tasks"]) => {
-            Ok(reg.all_status())
+        (&Method::POST, ["api", "v1", "tasks"]) => reg.start_task(&upload(body)?).await,
+        (&Method::POST, ["api", "v1", "tasks", "check"]) => reg.check_task(&upload(body)?).await,
+        (&Method::GET, ["api", "v1", "tasks", "status"])
+        | (&Method::GET, ["api", "v1", "tasks"]) => Ok(reg.all_status().await),
+        (&Method::GET, ["api", "v1", "tasks", name, "status"]) => reg.task_status(name).await,
+        (&Method::POST, ["api", "v1", "tasks", name, "pause"]) => reg.pause_task(name).await,
+        (&Method::POST, ["api", "v1", "tasks", name, "resume"]) => reg.resume_task(name).await,
+        (&Method::POST, ["api", "v1", "tasks", name, "binlog"]) => {
+            let r: crate::wire::BinlogRequest = body_json(body, "binlog")?;
+            reg.binlog_op(name, &r).await
         }
-        (Method::Get, ["api", "v1", "tasks", name, "status"]) => reg.task_status(name),
-        (Method::Post, ["api", "v1", "tasks", name, "pause"]) => reg.pause_task(name),
-        (Method::Post, ["api", "v1", "tasks", name, "resume"]) => reg.resume_task(name),
-        (Method::Post, ["api", "v1", "tasks", name, "binlog"]) => {
-            let r: crate::wire::BinlogRequest =
-                serde_json::from_slice(body).map_err(|e| ApiError {
-                    status: 400,
-                    msg: format!("bad binlog request: {e}"),
-                })?;
-            reg.binlog_op(name, &r)
+        (&Method::POST, ["api", "v1", "tasks", name, "binlog-schema"]) => {
+            let r: crate::wire::BinlogSchemaRequest = body_json(body, "binlog-schema")?;
+            reg.binlog_schema(name, &r).await
         }
-        (Method::Post, ["api", "v1", "tasks", name, "binlog-schema"]) => {
-            let r: crate::wire::BinlogSchemaRequest =
-                serde_json::from_slice(body).map_err(|e| ApiError {
-                    status: 400,
-                    msg: format!("bad binlog-schema request: {e}"),
-                })?;
-            reg.binlog_schema(name, &r)
-        }
-        (Method::Post, ["api", "v1", "tasks", name, "stop"])
-        | (Method::Delete, ["api", "v1", "tasks", name]) => reg.stop_task(name),
-        (Method::Post, ["api", "v1", "encrypt"]) => {
-            let r: EncryptRequest = serde_json::from_slice(body).map_err(|e| ApiError {
-                status: 400,
-                msg: format!("bad encrypt request: {e}"),
-            })?;
+        (&Method::POST, ["api", "v1", "tasks", name, "stop"])
+        | (&Method::DELETE, ["api", "v1", "tasks", name]) => reg.stop_task(name).await,
+        (&Method::POST, ["api", "v1", "encrypt"]) => {
+            let r: EncryptRequest = body_json(body, "encrypt")?;
             reg.encrypt(&r.plaintext)
         }
         _ => Err(ApiError {

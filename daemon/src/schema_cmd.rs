@@ -22,8 +22,7 @@ fn err(e: TaskError) -> ApiError {
 }
 
 /// Runs one `binlog-schema` request against the Sync unit `spec`.
-pub fn run(
-    rt: &tokio::runtime::Handle,
+pub async fn run(
     store: &dyn CheckpointStore,
     spec: &SyncSpec,
     req: &BinlogSchemaRequest,
@@ -40,18 +39,19 @@ pub fn run(
                "source": spec.source_id, "table": table.to_string(), "schema": schema})
     };
     match req.op.as_str() {
-        "list" => rt
-            .block_on(sync::table_schema(spec, store, &table))
+        "list" => sync::table_schema(spec, store, &table)
+            .await
             .map(done)
             .map_err(err),
         "update" => {
-            let sql = rt.block_on(new_definition(spec, &table, req))?;
-            rt.block_on(sync::set_table_schema(spec, store, &table, &sql))
+            let sql = new_definition(spec, &table, req).await?;
+            sync::set_table_schema(spec, store, &table, &sql)
+                .await
                 .map(|s| done(Some(s)))
                 .map_err(err)
         }
-        "delete" => rt
-            .block_on(sync::delete_table_schema(spec, store, &table))
+        "delete" => sync::delete_table_schema(spec, store, &table)
+            .await
             .map(|()| done(None))
             .map_err(err),
         other => Err(ApiError {

@@ -107,11 +107,43 @@ fn run(cfg: DaemonConfig) -> Result<(), String> {
     };
     let store = Arc::new(Store::open(&cfg.data_dir.join("state")).map_err(|e| e.to_string())?);
     let store_handle = store.clone();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("ferry-worker")
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let metrics = install_metrics()?;
+    // The one runtime: the actix system (the supervisors: task actors) runs on this thread
+    // inside it; the pipeline stages and the HTTP API run on its worker threads.
+    let rt = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("ferry-worker")
+            .build()
+            .map_err(|e| format!("cannot start the runtime: {e}"))?,
+    );
+    let system = actix::System::with_tokio_rt({
+        let rt = rt.clone();
+        move || rt
+    });
+    let result = system.block_on(serve(cfg, store, key, metrics));
+    // Dropping the system drops the supervisors (they hold the state store) on this thread,
+    // before the store is closed below.
+    drop(system);
+    match Arc::try_unwrap(rt) {
+        Ok(rt) => rt.shutdown_timeout(std::time::Duration::from_secs(5)),
+        Err(_) => tracing::warn!("the runtime is still referenced at exit"),
+    }
+    // The store is closed here, on this thread, unless something still holds it (then it is
+    // left to the exit, and said).
+    let holders = Arc::strong_count(&store_handle) - 1;
+    if holders > 0 {
+        tracing::warn!(holders, "the state store is still held at exit");
+    }
+    drop(store_handle);
+    if result.is_ok() {
+        info!("ferryd stopped");
+    }
+    result
+}
+
+/// Installs the Prometheus recorder; returns what renders `/metrics`.
+fn install_metrics() -> Result<api::MetricsFn, String> {
     let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
@@ -128,88 +160,64 @@ fn run(cfg: DaemonConfig) -> Result<(), String> {
         "Full-phase chunks committed downstream"
     );
     metrics::describe_gauge!("ferry_task_stage", "Task stage per task (1 New, 2 Running, 3 Paused, 4 Stopped, 5 Finished), as DM's dm_worker_task_state");
-    let server = Arc::new(
-        tiny_http::Server::http(&cfg.master_addr)
-            .map_err(|e| format!("cannot listen on master-addr {}: {e}", cfg.master_addr))?,
-    );
+    Ok(Arc::new(move || {
+        prometheus.run_upkeep();
+        prometheus.render()
+    }))
+}
+
+/// Listens, restores the registered sources and tasks, serves the API until SIGTERM/SIGINT,
+/// then stops the API and the tasks (they resume on the next start).
+async fn serve(
+    cfg: DaemonConfig,
+    store: Arc<Store>,
+    key: Option<SecretKey>,
+    metrics: api::MetricsFn,
+) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(&cfg.master_addr)
+        .await
+        .map_err(|e| format!("cannot listen on master-addr {}: {e}", cfg.master_addr))?;
     info!(addr = %cfg.master_addr, data_dir = %cfg.data_dir.display(), "ferryd listening");
-
-    let system = actix::System::new();
-    let handle = rt.handle().clone();
-    let arbiter = actix::Arbiter::new();
-    let registry = Registry::restore(store, key, handle.clone(), arbiter.handle())?;
-
-    let metrics: Arc<dyn Fn() -> String + Send + Sync> = {
-        let p = prometheus.clone();
-        Arc::new(move || {
-            p.run_upkeep();
-            p.render()
-        })
-    };
-    let http = {
-        let server = server.clone();
-        let registry = registry.clone();
-        std::thread::spawn(move || api::serve(server, registry, metrics, 4))
-    };
+    let arbiter = actix::System::current().arbiter().clone();
+    let registry =
+        Registry::restore(store, key, tokio::runtime::Handle::current(), arbiter).await?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let http = tokio::spawn(api::serve(listener, registry.clone(), metrics, async {
+        let _ = stop_rx.await;
+    }));
     notify_ready();
+    wait_for_stop_signal().await;
+    info!("shutting down");
+    let _ = stop_tx.send(());
+    match http.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => error!(error = %e, "the API server failed"),
+        Err(e) => error!(error = %e, "the API server task failed"),
+    }
+    registry.shutdown().await;
+    Ok(())
+}
 
-    // SIGTERM / SIGINT: stop the API, stop the tasks (they resume on the next start).
-    let sys = actix::System::current();
-    let stop_server = server.clone();
-    let reg_for_signal = registry.clone();
-    // The thread that stops the tasks holds the registry (and so the state store): it is
-    // joined before the store is closed.
-    let (stopper_tx, stopper_rx) = std::sync::mpsc::channel::<std::thread::JoinHandle<()>>();
-    handle.spawn(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup()))
-        else {
-            error!("cannot install signal handlers");
-            return;
-        };
-        loop {
-            tokio::select! {
-                _ = term.recv() => break,
-                _ = tokio::signal::ctrl_c() => break,
-                _ = hup.recv() => {
-                    // Reload of source-dir/task-dir is not implemented yet: keep running.
-                    info!("SIGHUP received: nothing to reload (source-dir/task-dir reconciliation is not implemented yet)");
-                }
+/// Returns at SIGTERM or SIGINT. SIGHUP is logged and ignored.
+async fn wait_for_stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        error!("cannot install signal handlers; stop ferryd with SIGKILL");
+        return std::future::pending().await;
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => return,
+            _ = tokio::signal::ctrl_c() => return,
+            _ = hup.recv() => {
+                // Reload of source-dir/task-dir is not implemented yet: keep running.
+                info!("SIGHUP received: nothing to reload (source-dir/task-dir reconciliation is not implemented yet)");
             }
         }
-        info!("shutting down");
-        stop_server.unblock();
-        let h = std::thread::spawn(move || {
-            reg_for_signal.shutdown();
-            drop(reg_for_signal);
-            sys.stop();
-        });
-        let _ = stopper_tx.send(h);
-    });
-    system.run().map_err(|e| e.to_string())?;
-    for _ in 0..4 {
-        server.unblock();
     }
-    let _ = http.join();
-    if let Ok(h) = stopper_rx.recv_timeout(std::time::Duration::from_secs(30)) {
-        let _ = h.join();
-    }
-    // The task actors live on the arbiter's thread and hold the state store: that thread
-    // must be gone before the store is closed and the process exits (RocksDB's statics are
-    // torn down at exit; a thread still using the store then crashes the process).
-    arbiter.stop();
-    let _ = arbiter.join();
-    drop(registry);
-    rt.shutdown_timeout(std::time::Duration::from_secs(5));
-    // The store is closed here, on this thread, unless something still holds it (then it is
-    // left to the exit, and said).
-    let holders = Arc::strong_count(&store_handle) - 1;
-    if holders > 0 {
-        tracing::warn!(holders, "the state store is still held at exit");
-    }
-    drop(store_handle);
-    info!("ferryd stopped");
-    Ok(())
 }
 
 /// Tells systemd (`Type=notify`) that the daemon is ready, when started by it.

@@ -9,7 +9,7 @@ impl Registry {
     /// `binlog-schema list|update|delete <task> <db> <table> [-s source]`: the definition of
     /// an upstream table in the task's schema history, at the position it resumes from.
     /// Changes need the subtask to be paused (or the task stopped).
-    pub fn binlog_schema(
+    pub async fn binlog_schema(
         &self,
         name: &str,
         req: &crate::wire::BinlogSchemaRequest,
@@ -35,7 +35,7 @@ impl Registry {
             }
         };
         if req.op != "list" {
-            let status = self.task_status(name)?;
+            let status = self.task_status(name).await?;
             let running = status["sources"]
                 .as_array()
                 .into_iter()
@@ -49,11 +49,11 @@ impl Registry {
                 )));
             }
         }
-        crate::schema_cmd::run(&self.rt, self.store.as_ref(), &sub.sync, req)
+        crate::schema_cmd::run(self.store.as_ref(), &sub.sync, req).await
     }
 
     /// `binlog skip|replace <task> [-b file:pos] [-s source] [sql...]`.
-    pub fn binlog_op(
+    pub async fn binlog_op(
         &self,
         name: &str,
         req: &crate::wire::BinlogRequest,
@@ -97,13 +97,13 @@ impl Registry {
                 )))
             }
         };
-        let n = self
-            .rt
-            .block_on(addr.send(SetBinlogOp {
+        let n = addr
+            .send(SetBinlogOp {
                 source: req.source.clone().filter(|s| !s.is_empty()),
                 at,
                 op,
-            }))
+            })
+            .await
             .map_err(|e| ApiError::internal(e.to_string()))?
             .map_err(ApiError::bad)?;
         Ok(json!({"result": true, "msg": "", "op": req.op, "task": name, "subtasks": n}))

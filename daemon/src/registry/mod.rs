@@ -63,8 +63,13 @@ struct TaskEntry {
 pub struct Registry {
     store: Arc<Store>,
     key: Option<SecretKey>,
+    /// The daemon's runtime: the task actors spawn their stages on it.
     rt: tokio::runtime::Handle,
+    /// Where the task actors (supervisors) live.
     arbiter: ArbiterHandle,
+    /// Serialises the commands that change what is registered (create/stop a source, start/stop
+    /// a task), which await the databases between their check and their change.
+    changes: tokio::sync::Mutex<()>,
     sources: Mutex<BTreeMap<String, SourceConfig>>,
     tasks: Mutex<BTreeMap<String, TaskEntry>>,
     /// Relay logs of the sources with `enable-relay`.
@@ -76,7 +81,7 @@ pub struct Registry {
 impl Registry {
     /// Opens the registry and restores what the store holds: sources, then tasks (running
     /// tasks resume from their checkpoints).
-    pub fn restore(
+    pub async fn restore(
         store: Arc<Store>,
         key: Option<SecretKey>,
         rt: tokio::runtime::Handle,
@@ -90,6 +95,7 @@ impl Registry {
             key,
             rt,
             arbiter,
+            changes: tokio::sync::Mutex::new(()),
             sources: Mutex::new(BTreeMap::new()),
             tasks: Mutex::new(BTreeMap::new()),
             relays: Mutex::new(BTreeMap::new()),
@@ -99,7 +105,7 @@ impl Registry {
             match SourceConfig::from_stored_json(rec.spec, reg.key.as_ref()) {
                 Ok(cfg) => {
                     if cfg.enable_relay {
-                        if let Err(e) = reg.start_relay(&cfg) {
+                        if let Err(e) = reg.start_relay(&cfg).await {
                             warn!(source = %rec.id, error = %e.msg, "relay log not started");
                         }
                     }
@@ -158,10 +164,11 @@ impl Registry {
     }
 
     /// Stops every task actor (graceful shutdown keeps their stage, so they resume on start).
-    pub fn shutdown(&self) {
+    pub async fn shutdown(&self) {
+        let _changes = self.changes.lock().await;
         let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
         for (_, t) in tasks {
-            let _ = self.rt.block_on(t.addr.send(ferry_actors::task::Shutdown));
+            let _ = t.addr.send(ferry_actors::task::Shutdown).await;
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::wire::FileUpload;
 
 impl Registry {
     /// Starts the relay log of a source with `enable-relay`.
-    pub(super) fn start_relay(&self, cfg: &SourceConfig) -> Result<(), ApiError> {
+    pub(super) async fn start_relay(&self, cfg: &SourceConfig) -> Result<(), ApiError> {
         let id = cfg.source_id.clone();
         let ep = pipeline::endpoint(ferry_actors::error::Side::Upstream, &cfg.from)
             .map_err(|e| ApiError::bad(format!("source `{id}`: {e}")))?;
@@ -32,16 +32,15 @@ impl Registry {
         let source = id.clone();
         let needed_fn: ferry_actors::relay_service::NeededFn =
             Arc::new(move || needed.min_for(&source));
-        let relay = self
-            .rt
-            .block_on(RelayService::start(
-                &id,
-                ep,
-                RelayConfig::from_source(cfg, server_id),
-                self.store.clone(),
-                needed_fn,
-            ))
-            .map_err(|e| ApiError::bad(format!("source `{id}`: relay log: {e}")))?;
+        let relay = RelayService::start(
+            &id,
+            ep,
+            RelayConfig::from_source(cfg, server_id),
+            self.store.clone(),
+            needed_fn,
+        )
+        .await
+        .map_err(|e| ApiError::bad(format!("source `{id}`: relay log: {e}")))?;
         info!(source = %id, "relay log started");
         self.relays
             .lock()
@@ -52,7 +51,7 @@ impl Registry {
 
     /// `purge-relay -s SOURCE -f FILE`: deletes the relay log before `file` (never what a task
     /// still needs).
-    pub fn purge_relay(&self, id: &str, file: &str) -> Result<Value, ApiError> {
+    pub async fn purge_relay(&self, id: &str, file: &str) -> Result<Value, ApiError> {
         let relay = self
             .relays
             .lock()
@@ -62,9 +61,9 @@ impl Registry {
             .ok_or_else(|| {
                 ApiError::not_found(format!("source `{id}` has no relay log (enable-relay)"))
             })?;
-        let done = self
-            .rt
-            .block_on(relay.purge_before_file(file))
+        let done = relay
+            .purge_before_file(file)
+            .await
             .map_err(|e| ApiError::bad(e.to_string()))?;
         Ok(json!({"result": true, "msg": "", "source": id,
             "purgedEvents": done.report.count, "purgedBytes": done.report.bytes,
@@ -73,37 +72,42 @@ impl Registry {
     }
 
     /// `operate-source create`.
-    pub fn create_source(&self, up: &FileUpload) -> Result<Value, ApiError> {
+    pub async fn create_source(&self, up: &FileUpload) -> Result<Value, ApiError> {
         let env = Self::env_lookup(up);
         let loaded = ferry_config::parse_source_str(&up.text, &up.file, &env, self.key.as_ref())
             .map_err(Self::config_error)?;
         loaded.log_warnings();
         let cfg = loaded.config;
         let id = cfg.source_id.clone();
-        // Connectivity is checked now, so that a typo is reported by `operate-source create`.
-        let ep = pipeline::endpoint(ferry_actors::error::Side::Upstream, &cfg.from)
-            .map_err(|e| ApiError::bad(format!("source `{id}`: {e}")))?;
-        self.rt
-            .block_on(async {
-                let mut c = ep.connect(Vec::new()).await?;
-                ferry_actors::db::ServerInfo::detect(&mut c, &ep).await
-            })
-            .map_err(|e| {
-                ApiError::bad(format!(
-                    "[code=32001:class=dump-unit:scope=upstream:level=high] source `{id}`: {e}"
-                ))
-            })?;
-        let spec = cfg
-            .to_stored_json(self.key.as_ref())
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-        if sources.contains_key(&id) {
+        let _changes = self.changes.lock().await;
+        if self
+            .sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&id)
+        {
             return Err(ApiError::bad(format!(
                 "[code=38032:class=dm-master:scope=internal:level=medium] source `{id}` already exists; stop it first with `operate-source stop`"
             )));
         }
+        // Connectivity is checked now, so that a typo is reported by `operate-source create`.
+        let ep = pipeline::endpoint(ferry_actors::error::Side::Upstream, &cfg.from)
+            .map_err(|e| ApiError::bad(format!("source `{id}`: {e}")))?;
+        async {
+            let mut c = ep.connect(Vec::new()).await?;
+            ferry_actors::db::ServerInfo::detect(&mut c, &ep).await
+        }
+        .await
+        .map_err(|e| {
+            ApiError::bad(format!(
+                "[code=32001:class=dump-unit:scope=upstream:level=high] source `{id}`: {e}"
+            ))
+        })?;
+        let spec = cfg
+            .to_stored_json(self.key.as_ref())
+            .map_err(|e| ApiError::internal(e.to_string()))?;
         if cfg.enable_relay {
-            self.start_relay(&cfg)?;
+            self.start_relay(&cfg).await?;
         }
         self.store
             .put_source(&SourceRecord {
@@ -111,7 +115,10 @@ impl Registry {
                 spec,
             })
             .map_err(|e| ApiError::internal(e.to_string()))?;
-        sources.insert(id.clone(), cfg);
+        self.sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), cfg);
         info!(source = %id, "source created");
         Ok(
             json!({"result": true, "msg": "", "sources": [{"result": true, "msg": "", "source": id, "worker": "ferryd"}]}),
@@ -119,17 +126,20 @@ impl Registry {
     }
 
     /// `operate-source stop`.
-    pub fn stop_source(&self, id: &str) -> Result<Value, ApiError> {
-        let tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((name, _)) = tasks
+    pub async fn stop_source(&self, id: &str) -> Result<Value, ApiError> {
+        let _changes = self.changes.lock().await;
+        let user = self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
             .iter()
             .find(|(_, t)| t.config.mysql_instances.iter().any(|i| i.source_id == id))
-        {
+            .map(|(name, _)| name.clone());
+        if let Some(name) = user {
             return Err(ApiError::bad(format!(
                 "source `{id}` is used by task `{name}`; stop the task first"
             )));
         }
-        drop(tasks);
         let removed = self
             .sources
             .lock()
@@ -144,7 +154,7 @@ impl Registry {
             .unwrap_or_else(|e| e.into_inner())
             .remove(id);
         if let Some(relay) = relay {
-            self.rt.block_on(relay.stop());
+            relay.stop().await;
         }
         self.store
             .delete_source(id)

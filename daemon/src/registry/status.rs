@@ -9,11 +9,11 @@ use super::{ApiError, Registry};
 
 impl Registry {
     /// `query-status <task>`.
-    pub fn task_status(&self, name: &str) -> Result<Value, ApiError> {
+    pub async fn task_status(&self, name: &str) -> Result<Value, ApiError> {
         let addr = self.addr(name)?;
-        let st = self
-            .rt
-            .block_on(addr.send(QueryStatus))
+        let st = addr
+            .send(QueryStatus)
+            .await
             .map_err(|e| ApiError::internal(e.to_string()))?;
         let relays = self.relays.lock().unwrap_or_else(|e| e.into_inner());
         let sources: Vec<Value> = st
@@ -30,7 +30,7 @@ impl Registry {
     }
 
     /// `query-status` without a task.
-    pub fn all_status(&self) -> Value {
+    pub async fn all_status(&self) -> Value {
         let entries: Vec<(String, Addr<TaskActor>, Vec<String>)> = self
             .tasks
             .lock()
@@ -48,21 +48,19 @@ impl Registry {
                 )
             })
             .collect();
-        let tasks: Vec<Value> = entries
-            .into_iter()
-            .map(|(name, addr, sources)| {
-                let status = match self.rt.block_on(addr.send(QueryStatus)) {
-                    Ok(st) => match (st.stage, st.error) {
-                        (Stage::Paused, Some(_)) => {
-                            "Error - Some error occurred in subtask".to_string()
-                        }
-                        (s, _) => s.to_string(),
-                    },
-                    Err(e) => format!("Error - {e}"),
-                };
-                json!({"taskName": name, "taskStatus": status, "sources": sources})
-            })
-            .collect();
+        let mut tasks: Vec<Value> = Vec::with_capacity(entries.len());
+        for (name, addr, sources) in entries {
+            let status = match addr.send(QueryStatus).await {
+                Ok(st) => match (st.stage, st.error) {
+                    (Stage::Paused, Some(_)) => {
+                        "Error - Some error occurred in subtask".to_string()
+                    }
+                    (s, _) => s.to_string(),
+                },
+                Err(e) => format!("Error - {e}"),
+            };
+            tasks.push(json!({"taskName": name, "taskStatus": status, "sources": sources}));
+        }
         json!({"result": true, "msg": "", "tasks": tasks})
     }
 }

@@ -46,21 +46,18 @@ impl Registry {
     }
 
     /// `check-task`.
-    pub fn check_task(&self, up: &FileUpload) -> Result<Value, ApiError> {
+    pub async fn check_task(&self, up: &FileUpload) -> Result<Value, ApiError> {
         let cfg = self.parse_task(up)?;
         let mode = ferry_actors::pipeline::task_mode(&cfg);
         let subtasks = self.subtasks(&cfg)?;
-        let items = self.rt.block_on(check::check_subtasks(
-            &subtasks,
-            mode,
-            &cfg.ignore_checking_items,
-        ));
+        let items = check::check_subtasks(&subtasks, mode, &cfg.ignore_checking_items).await;
         Ok(check::report(&items))
     }
 
     /// `start-task [--remove-meta]`: precheck, persist, start.
-    pub fn start_task(&self, up: &FileUpload) -> Result<Value, ApiError> {
+    pub async fn start_task(&self, up: &FileUpload) -> Result<Value, ApiError> {
         let cfg = self.parse_task(up)?;
+        let _changes = self.changes.lock().await;
         let name = cfg.name.clone();
         let mode = ferry_actors::pipeline::task_mode(&cfg);
         if self
@@ -75,17 +72,13 @@ impl Registry {
             )));
         }
         let subtasks = self.subtasks(&cfg)?;
-        let items = self.rt.block_on(check::check_subtasks(
-            &subtasks,
-            mode,
-            &cfg.ignore_checking_items,
-        ));
+        let items = check::check_subtasks(&subtasks, mode, &cfg.ignore_checking_items).await;
         let report = check::report(&items);
         if report["result"] != json!(true) {
             return Ok(json!({"result": false, "msg": report["msg"], "checkResult": report}));
         }
         if up.remove_meta {
-            self.remove_meta(&cfg, &subtasks)?;
+            self.remove_meta(&cfg, &subtasks).await?;
         }
         self.spawn_task(cfg, Stage::Running, None)?;
         let sources: Vec<Value> = subtasks
@@ -95,7 +88,7 @@ impl Registry {
         Ok(json!({"result": true, "msg": "", "sources": sources, "checkResult": report["msg"]}))
     }
 
-    fn remove_meta(&self, cfg: &TaskConfig, subtasks: &[Subtask]) -> Result<(), ApiError> {
+    async fn remove_meta(&self, cfg: &TaskConfig, subtasks: &[Subtask]) -> Result<(), ApiError> {
         self.store
             .clear_checkpoints(&cfg.name)
             .map_err(|e| ApiError::internal(e.to_string()))?;
@@ -103,30 +96,30 @@ impl Registry {
         if let Some(sub) = subtasks.first() {
             let ledger = ferry_actors::bulk::sql::ledger_table(&cfg.meta_schema, &cfg.name);
             let down = sub.bulk.downstream.clone();
-            self.rt
-                .block_on(async {
-                    use mysql_async::prelude::Queryable;
-                    let mut c = down.connect(Vec::new()).await?;
-                    c.query_drop(format!("DROP TABLE IF EXISTS {}", ledger.quoted()))
-                        .await
-                        .map_err(down.sql_err(format!("dropping {ledger}")))?;
-                    let progress = ferry_actors::sync::progress_table(&cfg.meta_schema, &cfg.name);
-                    c.query_drop(format!("DROP TABLE IF EXISTS {}", progress.quoted()))
-                        .await
-                        .map_err(down.sql_err(format!("dropping {progress}")))?;
-                    for s in subtasks {
-                        ferry_actors::sync::rename::drop_markers(
-                            &mut c,
-                            &down,
-                            &cfg.meta_schema,
-                            &cfg.name,
-                            &s.bulk.source_id,
-                        )
-                        .await?;
-                    }
-                    Ok::<(), ferry_actors::error::TaskError>(())
-                })
-                .map_err(|e| ApiError::bad(e.to_string()))?;
+            async {
+                use mysql_async::prelude::Queryable;
+                let mut c = down.connect(Vec::new()).await?;
+                c.query_drop(format!("DROP TABLE IF EXISTS {}", ledger.quoted()))
+                    .await
+                    .map_err(down.sql_err(format!("dropping {ledger}")))?;
+                let progress = ferry_actors::sync::progress_table(&cfg.meta_schema, &cfg.name);
+                c.query_drop(format!("DROP TABLE IF EXISTS {}", progress.quoted()))
+                    .await
+                    .map_err(down.sql_err(format!("dropping {progress}")))?;
+                for s in subtasks {
+                    ferry_actors::sync::rename::drop_markers(
+                        &mut c,
+                        &down,
+                        &cfg.meta_schema,
+                        &cfg.name,
+                        &s.bulk.source_id,
+                    )
+                    .await?;
+                }
+                Ok::<(), ferry_actors::error::TaskError>(())
+            }
+            .await
+            .map_err(|e| ApiError::bad(e.to_string()))?;
         }
         info!(task = %cfg.name, "checkpoints removed (--remove-meta)");
         Ok(())
@@ -202,29 +195,30 @@ impl Registry {
     }
 
     /// `pause-task`.
-    pub fn pause_task(&self, name: &str) -> Result<Value, ApiError> {
+    pub async fn pause_task(&self, name: &str) -> Result<Value, ApiError> {
         let addr = self.addr(name)?;
-        self.rt
-            .block_on(addr.send(Pause))
+        addr.send(Pause)
+            .await
             .map_err(|e| ApiError::internal(e.to_string()))?;
         Ok(json!({"result": true, "msg": "", "op": "Pause", "task": name}))
     }
 
     /// `resume-task`.
-    pub fn resume_task(&self, name: &str) -> Result<Value, ApiError> {
+    pub async fn resume_task(&self, name: &str) -> Result<Value, ApiError> {
         let addr = self.addr(name)?;
-        self.rt
-            .block_on(addr.send(Resume))
+        addr.send(Resume)
+            .await
             .map_err(|e| ApiError::internal(e.to_string()))?;
         Ok(json!({"result": true, "msg": "", "op": "Resume", "task": name}))
     }
 
     /// `stop-task`: stops the task and forgets it; its checkpoints stay (as DM's do), so a
     /// later `start-task` of the same name resumes, and `--remove-meta` starts afresh.
-    pub fn stop_task(&self, name: &str) -> Result<Value, ApiError> {
+    pub async fn stop_task(&self, name: &str) -> Result<Value, ApiError> {
+        let _changes = self.changes.lock().await;
         let addr = self.addr(name)?;
-        self.rt
-            .block_on(addr.send(Stop))
+        addr.send(Stop)
+            .await
             .map_err(|e| ApiError::internal(e.to_string()))?;
         self.tasks
             .lock()
