@@ -13,7 +13,7 @@ use tracing::{error, info, info_span, warn, Instrument};
 
 use crate::bulk::{self, BulkProgress};
 use crate::db::{read_position, ServerInfo};
-use crate::error::TaskError;
+use crate::error::{policy, Action, Component, ErrorClass, TaskError};
 use crate::pipeline::Subtask;
 use crate::sync::{self, Handoff, SyncStatus};
 
@@ -54,6 +54,9 @@ pub struct SubtaskState {
     pub error: Option<String>,
     /// True when `error` paused the subtask (false: being retried).
     pub error_is_fatal: bool,
+    /// The class of `error` (`None`: not known, as for a pause restored from the daemon's
+    /// state); it picks the `Workaround` and code of `query-status`.
+    pub error_class: Option<ErrorClass>,
     /// Full-phase progress.
     pub progress: Arc<BulkProgress>,
     /// Full-phase start position, once known.
@@ -107,6 +110,7 @@ impl TaskActor {
                     sync: Arc::new(SyncStatus::default()),
                     error: initial_error.clone(),
                     error_is_fatal: initial_error.is_some(),
+                    error_class: None,
                     progress: Arc::new(BulkProgress::default()),
                     start: full.start,
                 }))
@@ -136,6 +140,7 @@ impl TaskActor {
             st.stage = Stage::Running;
             st.error = None;
             st.error_is_fatal = false;
+            st.error_class = None;
         }
         (self.sink)(Stage::Running, None);
         self.runner = Some(
@@ -213,20 +218,33 @@ async fn run_subtask(
                         st.stage = Stage::Finished;
                         st.error = None;
                         st.error_is_fatal = false;
+                        st.error_class = None;
                         false
-                    }
-                    Err(e) if e.is_transient() && attempt < backoff.max_attempts => {
-                        attempt += 1;
-                        warn!(error = %e, attempt, wait_s = wait.as_secs(), "transient error; resuming from the checkpoint");
-                        st.error = Some(e.to_string());
-                        true
                     }
                     Err(e) => {
-                        error!(error = %e, "subtask paused");
-                        st.stage = Stage::Paused;
+                        let class = e.class();
+                        // The table decides; the retry budget bounds its retries.
+                        let retry = match class.action() {
+                            Action::Retry if attempt < backoff.max_attempts => true,
+                            Action::Retry | Action::Pause | Action::Stop => false,
+                        };
                         st.error = Some(e.to_string());
-                        st.error_is_fatal = true;
-                        false
+                        if retry {
+                            attempt += 1;
+                            warn!(error = %e, ?class, attempt, wait_s = wait.as_secs(),
+                                "transient error; resuming from the checkpoint");
+                            st.error_class = Some(class);
+                        } else {
+                            error!(error = %e, ?class, "subtask paused");
+                            st.stage = Stage::Paused;
+                            st.error_is_fatal = true;
+                            st.error_class = Some(if class.is_transient() {
+                                ErrorClass::Persistent
+                            } else {
+                                class
+                            });
+                        }
+                        retry
                     }
                 }
             };
@@ -356,24 +374,28 @@ fn subtask_json(task: &str, st: &SubtaskState) -> Value {
     };
     let (dump, load) = st.progress.status(meta_binlog, meta_gtid);
     let sync_unit = st.unit == Unit::Sync;
+    let at = if sync_unit {
+        Component::Sync
+    } else {
+        Component::Load
+    };
     let result = st.error.as_ref().map(|e| {
+        let policy = match st.error_class {
+            Some(class) => class.policy(at),
+            None if st.error_is_fatal => policy::unclassified(Action::Pause, at),
+            None => policy::unclassified(Action::Retry, at),
+        };
+        let code = policy.code(at);
         json!({
             "isCanceled": false,
             "errors": [{
-                "ErrCode": if st.error_is_fatal { 34019 } else { 10006 },
-                "ErrClass": if sync_unit { "sync-unit" } else { "load-unit" },
+                "ErrCode": code.code,
+                "ErrClass": code.class,
                 "ErrScope": "internal",
                 "ErrLevel": "high",
                 "Message": e,
                 "RawCause": "",
-                "Workaround": if st.error_is_fatal && sync_unit {
-                    "fix the cause, then `resume-task` (replication resumes exactly from the \
-                     checkpoint); for a DDL the target rejects use `binlog skip` / `binlog replace`"
-                } else if st.error_is_fatal {
-                    "fix the cause, then `resume-task` (committed chunks are not copied again)"
-                } else {
-                    "transient error: Ferry is retrying from the checkpoint"
-                },
+                "Workaround": policy.workaround,
             }],
             "detail": null,
         })

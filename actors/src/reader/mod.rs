@@ -30,7 +30,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use ferry_model::{BinlogPosition, GtidSet};
 
-use crate::error::TaskError;
+use crate::error::{policy, Action, ErrorClass, TaskError};
 
 pub use backend::{AnySource, Backend};
 pub use connector_source::{ConnectorSource, CHANNEL_EVENTS};
@@ -273,8 +273,9 @@ pub enum ReaderError {
         source_id: String,
         /// What went wrong.
         reason: String,
-        /// Reading again later may succeed (the relay is restarting).
-        transient: bool,
+        /// What kind of failure it is ([`ErrorClass::Interrupted`] while the relay restarts:
+        /// reading again later may succeed).
+        class: ErrorClass,
     },
     /// The events after a position are neither in the relay log nor on the upstream.
     #[error(
@@ -310,12 +311,12 @@ pub enum ReaderError {
 
 /// Relay-log errors of a task-side source.
 impl ReaderError {
-    /// The relay log of `source_id` failed (`transient`: reading again later may succeed).
-    pub fn relay(source_id: &str, reason: impl Into<String>, transient: bool) -> Self {
+    /// The relay log of `source_id` failed; `class` says how (see [`ReaderError::Relay`]).
+    pub fn relay(source_id: &str, reason: impl Into<String>, class: ErrorClass) -> Self {
         ReaderError::Relay {
             source_id: source_id.to_string(),
             reason: reason.into(),
-            transient,
+            class,
         }
     }
 }
@@ -327,30 +328,30 @@ impl From<TaskError> for ReaderError {
 }
 
 impl ReaderError {
-    /// True when reconnecting and reading again from the last position may succeed.
-    pub fn is_transient(&self) -> bool {
+    /// What kind of failure this is (see [`policy::policy`]): the stream's driver error by its kind
+    /// or server code (1236, a purged binlog, is definite), a silent connection as a network
+    /// failure, undecodable or corrupt events as a corrupt binlog.
+    pub fn class(&self) -> ErrorClass {
         match self {
-            ReaderError::Setup(e) => e.is_transient(),
-            ReaderError::Timeout { .. } => true,
-            ReaderError::Stream { source, .. } => match &**source {
-                mysql_async::Error::Io(_) => true,
-                mysql_async::Error::Driver(d) => matches!(
-                    d,
-                    mysql_async::DriverError::ConnectionClosed
-                        | mysql_async::DriverError::PoolDisconnected
-                ),
-                // 1236 (purged / unreadable binlog) is definite; server shutdown, connection
-                // killed, gone away, lost connection are transient.
-                mysql_async::Error::Server(s) => {
-                    matches!(s.code, 1053 | 1927 | 1040 | 2006 | 2013 | 1317)
-                }
-                _ => false,
-            },
-            ReaderError::Relay { transient, .. } => *transient,
-            ReaderError::Checksum { .. }
-            | ReaderError::Decode { .. }
-            | ReaderError::Unsupported { .. }
-            | ReaderError::Unavailable { .. } => false,
+            ReaderError::Setup(e) => e.class(),
+            ReaderError::Timeout { .. } => ErrorClass::Network,
+            ReaderError::Stream { source, .. } => policy::driver_class(source),
+            ReaderError::Relay { class, .. } => *class,
+            ReaderError::Checksum { .. } | ReaderError::Decode { .. } => ErrorClass::BinlogCorrupt,
+            ReaderError::Unsupported { .. } => ErrorClass::Config,
+            // The upstream's answer says why it cannot serve the events (1236: purged).
+            ReaderError::Unavailable { upstream, .. } => upstream.class(),
         }
+    }
+
+    /// What the reader's user does after this error (the table's action for its class).
+    pub fn action(&self) -> Action {
+        self.class().action()
+    }
+
+    /// True when reconnecting and reading again from the last position may succeed: the
+    /// table's action for the class is [`Action::Retry`].
+    pub fn is_transient(&self) -> bool {
+        self.action() == Action::Retry
     }
 }

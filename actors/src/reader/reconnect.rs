@@ -10,6 +10,7 @@ use super::{
     ReaderOptions, SourceEvent, StartFrom, TxnTracker,
 };
 use crate::db::Endpoint;
+use crate::error::Action;
 
 /// Reconnection delays: `initial`, doubled after each failed attempt up to `max`, for at most
 /// `attempts` attempts per outage.
@@ -142,7 +143,8 @@ impl ReconnectingSource {
         }
     }
 
-    /// Connects (again), retrying transient failures with backoff.
+    /// Connects (again), retrying with backoff the failures the policy retries
+    /// ([`Action::Retry`]).
     async fn connect(&mut self, mut last_err: Option<ReaderError>) -> Result<(), ReaderError> {
         let mut delay = self.backoff.initial;
         for attempt in 0..self.backoff.attempts.max(1) {
@@ -179,7 +181,7 @@ impl ReconnectingSource {
                     self.src = Some(src);
                     return Ok(());
                 }
-                Err(e) if e.is_transient() => {
+                Err(e) if e.action() == Action::Retry => {
                     tracing::warn!(upstream = %self.ep.addr(), error = %e, attempt, "binlog reconnect failed");
                     last_err = Some(e);
                 }
@@ -240,7 +242,7 @@ impl ReconnectingSource {
                     pending = Some(self.ended());
                     continue;
                 }
-                Err(e) if e.is_transient() => {
+                Err(e) if e.action() == Action::Retry => {
                     tracing::warn!(upstream = %self.ep.addr(), error = %e, "binlog stream failed; reconnecting");
                     self.src = None;
                     pending = Some(e);

@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 use super::header::{fake_rotate, FileHeader};
 use super::{upstream_source, Progress, Shared, WriterState};
+use crate::error::{Action, ErrorClass};
 use crate::reader::{
     BinlogSource, EventBody, EventDecoder, GtidTracker, ReaderError, ReconnectingSource,
     SourceEvent, StartFrom,
@@ -70,8 +71,8 @@ enum Mode {
         from: ReadFrom,
         buf: VecDeque<RelayEvent>,
     },
-    /// Failed for good.
-    Failed,
+    /// Failed for good, with the class of the error that ended it.
+    Failed(ErrorClass),
 }
 
 impl std::fmt::Debug for RelaySource {
@@ -80,7 +81,7 @@ impl std::fmt::Debug for RelaySource {
             Mode::Upstream { .. } => "upstream",
             Mode::RelayStart(_) => "relay (starting)",
             Mode::Relay { .. } => "relay",
-            Mode::Failed => "failed",
+            Mode::Failed(_) => "failed",
         };
         f.debug_struct("RelaySource")
             .field("source", &self.shared.source_id)
@@ -154,12 +155,12 @@ impl RelaySource {
         matches!(self.mode, Mode::Relay { .. } | Mode::RelayStart(_))
     }
 
-    fn relay_err(&self, reason: impl Into<String>, transient: bool) -> ReaderError {
-        ReaderError::relay(&self.shared.source_id, reason, transient)
+    fn relay_err(&self, reason: impl Into<String>, class: ErrorClass) -> ReaderError {
+        ReaderError::relay(&self.shared.source_id, reason, class)
     }
 
     fn store_err(&self, e: StoreError) -> ReaderError {
-        self.relay_err(e.to_string(), false)
+        self.relay_err(e.to_string(), ErrorClass::Store)
     }
 
     async fn next(&mut self) -> Result<Option<SourceEvent>, ReaderError> {
@@ -201,8 +202,9 @@ impl RelaySource {
                 return Ok(Some(ev));
             }
             match &mut self.mode {
-                Mode::Failed => {
-                    return Err(self.relay_err("the stream failed before", false));
+                Mode::Failed(class) => {
+                    let class = *class;
+                    return Err(self.relay_err("the stream failed before", class));
                 }
                 Mode::Upstream { .. } => {
                     if let Some(ev) = self.next_upstream().await? {
@@ -238,7 +240,7 @@ impl RelaySource {
             if let Some(at) = src.position().cloned() {
                 if self.progress.borrow().holds(&at) {
                     let Mode::Upstream { src, .. } =
-                        std::mem::replace(&mut self.mode, Mode::Failed)
+                        std::mem::replace(&mut self.mode, Mode::Failed(ErrorClass::Other))
                     else {
                         return Ok(None);
                     };
@@ -267,13 +269,18 @@ impl RelaySource {
                 }
                 Ok(Some(ev))
             }
-            Ok(None) => Err(self.relay_err("the upstream ended the binlog stream", true)),
-            Err(e) if !*started && !e.is_transient() => {
+            Ok(None) => Err(self.relay_err(
+                "the upstream ended the binlog stream",
+                ErrorClass::Interrupted,
+            )),
+            // The upstream cannot serve the start (and the relay does not hold it): give up
+            // unless the policy retries what the upstream answered.
+            Err(e) if !*started && e.action() != Action::Retry => {
                 let Some(wanted) = wanted.clone() else {
                     return Err(e);
                 };
                 let relay = self.progress.borrow().describe();
-                self.mode = Mode::Failed;
+                self.mode = Mode::Failed(e.class());
                 Err(ReaderError::Unavailable {
                     source_id: self.shared.source_id.clone(),
                     file: wanted.name.clone(),
@@ -311,11 +318,12 @@ impl RelaySource {
                 }
                 return Err(self.relay_err(
                     format!("no format description stored for binlog file {}", p.name),
-                    false,
+                    ErrorClass::BinlogCorrupt,
                 ));
             };
-            let header = FileHeader::decode(&header)
-                .map_err(|r| self.relay_err(format!("file {}: {r}", p.name), false))?;
+            let header = FileHeader::decode(&header).map_err(|r| {
+                self.relay_err(format!("file {}: {r}", p.name), ErrorClass::BinlogCorrupt)
+            })?;
             let mut decoder = EventDecoder::new(
                 format!("relay log of source `{}`", self.shared.source_id),
                 p.clone(),
@@ -367,7 +375,7 @@ impl RelaySource {
                     .ok_or_else(|| {
                         self.relay_err(
                             format!("no format description stored for binlog file {}", next.name),
-                            false,
+                            ErrorClass::BinlogCorrupt,
                         )
                     })?;
                 let fake =
@@ -385,7 +393,7 @@ impl RelaySource {
                         "stored event {} ends at {} but decodes to end at {}",
                         stored.seq, stored.end, ev.pos
                     ),
-                    false,
+                    ErrorClass::BinlogCorrupt,
                 ));
             }
             // After a real rotate, the upstream sends a fake rotate to the new file.
@@ -410,8 +418,9 @@ impl RelaySource {
                 )
             })
             .await;
-        let got =
-            got.map_err(|e| ReaderError::relay(&self.shared.source_id, e.to_string(), false))?;
+        let got = got.map_err(|e| {
+            ReaderError::relay(&self.shared.source_id, e.to_string(), ErrorClass::Store)
+        })?;
         if let Some(last) = got.last() {
             *from = ReadFrom::AfterSeq(last.seq);
             let at = decoder.position().clone();
@@ -449,15 +458,18 @@ impl RelaySource {
         let state = self.progress.borrow().writer.clone();
         match state {
             WriterState::Stopped => {
-                return Err(self.relay_err("the relay is stopped", true));
+                return Err(self.relay_err("the relay is stopped", ErrorClass::Interrupted));
             }
             WriterState::Failed(e) => {
-                return Err(self.relay_err(format!("the relay writer failed: {e}"), false));
+                // The writer keeps only its error's text: the class is not known here.
+                return Err(
+                    self.relay_err(format!("the relay writer failed: {e}"), ErrorClass::Other)
+                );
             }
             _ => {}
         }
         if self.progress.changed().await.is_err() {
-            return Err(self.relay_err("the relay is stopped", true));
+            return Err(self.relay_err("the relay is stopped", ErrorClass::Interrupted));
         }
         Ok(())
     }

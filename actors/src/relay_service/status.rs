@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use super::{lock, RelayService, Shared, WriterState};
 use crate::db::{read_position, Flavor, ServerInfo};
+use crate::error::{policy, Action, Component};
 
 impl RelayService {
     /// DM's `relayStatus`: `masterBinlog`, `masterBinlogGtid`, `relaySubDir`, `relayBinlog`,
@@ -30,21 +31,26 @@ impl RelayService {
             (_, Some(s)) => s,
             (_, None) => Stage::New,
         };
-        let result = st.error.as_ref().map(|(msg, transient)| {
+        let result = st.error.as_ref().map(|(msg, retrying)| {
+            // The relay's status keeps only whether the writer retries: the table's row for
+            // that action gives the code and the workaround.
+            let action = if *retrying {
+                Action::Retry
+            } else {
+                Action::Pause
+            };
+            let policy = policy::unclassified(action, Component::Relay);
+            let code = policy.code(Component::Relay);
             json!({
                 "isCanceled": false,
                 "errors": [{
-                    "ErrCode": if *transient { 30001 } else { 30002 },
-                    "ErrClass": "relay-unit",
+                    "ErrCode": code.code,
+                    "ErrClass": code.class,
                     "ErrScope": "upstream",
                     "ErrLevel": "high",
                     "Message": msg,
                     "RawCause": "",
-                    "Workaround": if *transient {
-                        "transient error: the relay is reconnecting to the upstream"
-                    } else {
-                        "fix the cause; the relay retries every minute (or restart the source)"
-                    },
+                    "Workaround": policy.workaround,
                 }],
                 "detail": null,
             })

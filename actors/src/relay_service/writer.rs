@@ -19,6 +19,7 @@ use super::gtid_events::{
 use super::header::FileHeader;
 use super::{upstream_source, Ctl, Shared, WriterState};
 use crate::db::{read_position, ServerInfo};
+use crate::error::{Action, Component, ErrorClass, Policy, TaskError};
 use crate::reader::{EventBody, GtidTracker, RawEvent, ReaderError, StartFrom};
 
 /// Delay between attempts after an error that retrying is not expected to fix.
@@ -34,21 +35,33 @@ enum Outcome {
 /// What stopped a session.
 #[derive(Debug, thiserror::Error)]
 enum SessionError {
+    /// Reading the upstream failed.
     #[error(transparent)]
     Reader(#[from] ReaderError),
+    /// Reading the upstream's position failed.
+    #[error(transparent)]
+    Task(#[from] TaskError),
+    /// The relay store failed.
     #[error(transparent)]
     Store(#[from] ferry_relay::StoreError),
+    /// Anything else, with its class.
     #[error("{0}")]
-    Other(String, bool),
+    Other(String, ErrorClass),
 }
 
 impl SessionError {
-    fn is_transient(&self) -> bool {
+    fn class(&self) -> ErrorClass {
         match self {
-            SessionError::Reader(e) => e.is_transient(),
-            SessionError::Store(_) => false,
-            SessionError::Other(_, t) => *t,
+            SessionError::Reader(e) => e.class(),
+            SessionError::Task(e) => e.class(),
+            SessionError::Store(_) => ErrorClass::Store,
+            SessionError::Other(_, class) => *class,
         }
+    }
+
+    /// What the relay writer does about it.
+    fn policy(&self) -> Policy {
+        self.class().policy(Component::Relay)
     }
 }
 
@@ -103,8 +116,9 @@ pub(super) async fn run(shared: Arc<Shared>, mut ctl: mpsc::Receiver<Ctl>) {
                 continue;
             }
             Outcome::Failed(e) => {
-                let transient = e.is_transient();
-                if let (false, Some(back)) = (transient, moved_from.take()) {
+                // Retried with backoff, or (paused) tried again every DEFINITE_RETRY.
+                let retry = e.policy().action == Action::Retry;
+                if let (false, Some(back)) = (retry, moved_from.take()) {
                     if move_start(&shared, back.clone()).await {
                         tracing::warn!(source = %shared.source_id, start = %back, error = %e,
                             "the reader's start cannot be read; relay start moved back");
@@ -112,23 +126,20 @@ pub(super) async fn run(shared: Arc<Shared>, mut ctl: mpsc::Receiver<Ctl>) {
                     }
                 }
                 let msg = e.to_string();
-                tracing::warn!(source = %shared.source_id, error = %msg, transient, "relay writer failed");
+                tracing::warn!(source = %shared.source_id, error = %msg, class = ?e.class(), retry,
+                    "relay writer failed");
                 shared.set_stage(
-                    if transient {
-                        Stage::Running
-                    } else {
-                        Stage::Paused
-                    },
-                    Some((msg.clone(), transient)),
+                    if retry { Stage::Running } else { Stage::Paused },
+                    Some((msg.clone(), retry)),
                 );
                 shared.publish(|p| {
-                    p.writer = if transient {
+                    p.writer = if retry {
                         WriterState::Retrying(msg)
                     } else {
                         WriterState::Failed(msg)
                     }
                 });
-                if transient {
+                if retry {
                     let d = delay;
                     delay = (delay * 2).min(shared.cfg.backoff.max);
                     d
@@ -181,12 +192,14 @@ async fn resolve_start(shared: &Arc<Shared>) -> Result<Start, SessionError> {
     }
     let cfg = &shared.cfg;
     let (from, gtid) = if cfg.enable_gtid && !cfg.relay_binlog_gtid.trim().is_empty() {
-        let g = GtidSet::parse_any(cfg.relay_binlog_gtid.trim())
-            .map_err(|e| SessionError::Other(format!("relay-binlog-gtid: {e}"), false))?;
+        let g = GtidSet::parse_any(cfg.relay_binlog_gtid.trim()).map_err(|e| {
+            SessionError::Other(format!("relay-binlog-gtid: {e}"), ErrorClass::Config)
+        })?;
         (StartFrom::Gtid(g.clone()), Some(g))
     } else if !cfg.enable_gtid && !cfg.relay_binlog_name.trim().is_empty() {
-        let p = BinlogPosition::new(cfg.relay_binlog_name.trim(), 4)
-            .map_err(|e| SessionError::Other(format!("relay-binlog-name: {e}"), false))?;
+        let p = BinlogPosition::new(cfg.relay_binlog_name.trim(), 4).map_err(|e| {
+            SessionError::Other(format!("relay-binlog-name: {e}"), ErrorClass::Config)
+        })?;
         (StartFrom::Position(p), None)
     } else if let Some(p) = (shared.needed)() {
         (StartFrom::Position(p), None)
@@ -232,13 +245,9 @@ async fn publish_stats(shared: &Arc<Shared>) -> Result<(), SessionError> {
 /// The upstream's current position.
 async fn current_position(shared: &Shared) -> Result<Location, SessionError> {
     let ep = &shared.ep;
-    let to_err = |e: crate::error::TaskError| {
-        let t = e.is_transient();
-        SessionError::Other(e.to_string(), t)
-    };
-    let mut conn = ep.connect(vec![]).await.map_err(to_err)?;
-    let info = ServerInfo::detect(&mut conn, ep).await.map_err(to_err)?;
-    let loc = read_position(&mut conn, &info, ep).await.map_err(to_err)?;
+    let mut conn = ep.connect(vec![]).await?;
+    let info = ServerInfo::detect(&mut conn, ep).await?;
+    let loc = read_position(&mut conn, &info, ep).await?;
     let _ = conn.disconnect().await;
     Ok(loc)
 }
@@ -293,7 +302,10 @@ async fn session(shared: &Arc<Shared>, ctl: &mut mpsc::Receiver<Ctl>) -> Outcome
             item = rx.recv() => item,
         };
         let Some(first) = first else {
-            break Outcome::Failed(SessionError::Other("the binlog puller ended".into(), true));
+            break Outcome::Failed(SessionError::Other(
+                "the binlog puller ended".into(),
+                ErrorClass::Interrupted,
+            ));
         };
         let mut batch = vec![first];
         let mut bytes = item_bytes(&batch[0]);
@@ -354,7 +366,7 @@ async fn pull(
             Ok(None) => Pulled::Error(ReaderError::relay(
                 &source_id,
                 "the upstream ended the binlog stream",
-                true,
+                ErrorClass::Interrupted,
             )),
             Err(e) => Pulled::Error(e),
         };

@@ -88,13 +88,8 @@ async fn pump<S: BinlogSource>(
                 return;
             }
             Err(e) => {
-                let transient = e.is_transient();
-                let _ = tx
-                    .send(Err(TaskError::Binlog {
-                        message: binlog_error_message(&e),
-                        transient,
-                    }))
-                    .await;
+                // Kept whole: its class decides what the task does (and the fix it shows).
+                let _ = tx.send(Err(TaskError::read(e))).await;
                 return;
             }
         };
@@ -111,19 +106,6 @@ async fn pump<S: BinlogSource>(
         if !items.is_empty() && tx.send(Ok(items)).await.is_err() {
             return;
         }
-    }
-}
-
-fn binlog_error_message(e: &crate::reader::ReaderError) -> String {
-    let text = e.to_string();
-    if text.contains("1236") {
-        format!(
-            "{text}. The upstream no longer has the binlog file the task needs (purged?): \
-             enable the relay log on the source (enable-relay: true) before binlogs expire, \
-             or start the task again with --remove-meta and task-mode: all"
-        )
-    } else {
-        text
     }
 }
 

@@ -206,27 +206,102 @@ async fn next_item(stream: &mut BinlogStream, decoder: &mut Decoder) -> Item {
     }
 }
 
-/// A crate error as the driver error that `ReaderError`/`TaskError` classify: I/O errors are
-/// transient, anything else definite.
+/// A crate error met while talking to the server (connecting, the setup statements, reading
+/// the stream's packets) as the driver error that [`ReaderError`] / [`TaskError`] classify
+/// (see [`crate::error::policy`]).
+///
+/// Typed by variant and by where it comes from, never by its text. In
+/// mysql-binlog-connector-rust 0.3.3:
+/// - `IoError` is the socket's error: an I/O error, its `io::ErrorKind` kept.
+/// - `UnexpectedData` on these paths comes from `PacketChannel` (`network/packet_channel.rs`):
+///   its own read timeout (no header or body bytes within `timeout_secs`) and its "too many
+///   zero-length reads" (a socket that keeps returning nothing for as long, i.e. closed). Both
+///   mean the connection failed: an I/O error of kind `TimedOut`, the crate's error kept as
+///   its inner error. (The crate's event parsing also uses `UnexpectedData`, but event bytes
+///   are decoded by [`super::decoder`], whose failures are [`ReaderError::Decode`] and never
+///   come here. The one other `UnexpectedData` these calls can return is a malformed
+///   length-encoded integer in a setup query's result row, `ext/cursor_ext.rs`, which a
+///   server does not send; it would be retried a bounded number of times, then paused.)
+/// - Anything else is definite (`mysql_async::Error::Other`): `ConnectError` (the server
+///   refused the login or a setup statement, an unsupported authentication plugin, a TCP
+///   connect timeout: the crate reduces them all to text), parse and URL errors.
 pub(super) fn driver_error(e: BinlogError) -> mysql_async::Error {
-    match e {
-        BinlogError::IoError(io) => mysql_async::Error::Io(mysql_async::IoError::Io(io)),
-        // The crate's read timeouts and its "too many zero-length reads" (a closed socket).
-        BinlogError::UnexpectedData(msg)
-            if msg.contains("timeout") || msg.contains("zero-length") =>
-        {
-            mysql_async::Error::Io(mysql_async::IoError::Io(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                msg,
-            )))
+    let io = match e {
+        BinlogError::IoError(io) => io,
+        timeout @ BinlogError::UnexpectedData(_) => {
+            std::io::Error::new(std::io::ErrorKind::TimedOut, timeout)
         }
-        other => mysql_async::Error::Other(Box::new(other)),
-    }
+        other => return mysql_async::Error::Other(Box::new(other)),
+    };
+    mysql_async::Error::Io(mysql_async::IoError::Io(io))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{Action, ErrorClass, Side};
+
+    /// The driver error of `e` as a stream read failure, classified.
+    fn stream_class(e: BinlogError) -> ErrorClass {
+        ReaderError::Stream {
+            addr: "h:1".into(),
+            pos: BinlogPosition {
+                name: "b.000001".into(),
+                pos: 4,
+            },
+            source: Box::new(driver_error(e)),
+        }
+        .class()
+    }
+
+    #[test]
+    fn the_crates_timeouts_and_closed_sockets_are_network_failures() {
+        // The texts of 0.3.3's `PacketChannel` (they are not looked at: the variant and the
+        // place it comes from decide).
+        for msg in [
+            "Read binlog header timeout after 3s while waiting for packet header",
+            "Read binlog timeout, expect data length: 40, read so far: 12",
+            "Too many zero-length reads. Expected data length: 40, read so far: 12",
+        ] {
+            let e = driver_error(BinlogError::UnexpectedData(msg.into()));
+            match &e {
+                mysql_async::Error::Io(mysql_async::IoError::Io(io)) => {
+                    assert_eq!(io.kind(), std::io::ErrorKind::TimedOut, "{msg}");
+                    assert!(io.to_string().contains(msg), "{io}");
+                }
+                other => panic!("{msg}: {other:?}"),
+            }
+            let class = stream_class(BinlogError::UnexpectedData(msg.into()));
+            assert_eq!(class, ErrorClass::Network, "{msg}");
+            assert_eq!(class.action(), Action::Retry, "{msg}");
+        }
+    }
+
+    #[test]
+    fn socket_errors_keep_their_kind_and_the_rest_is_definite() {
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        match driver_error(BinlogError::IoError(reset)) {
+            mysql_async::Error::Io(mysql_async::IoError::Io(io)) => {
+                assert_eq!(io.kind(), std::io::ErrorKind::ConnectionReset)
+            }
+            other => panic!("{other:?}"),
+        }
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(
+            stream_class(BinlogError::IoError(refused)).action(),
+            Action::Retry
+        );
+        let login = TaskError::Connect {
+            side: Side::Upstream,
+            addr: "h:1".into(),
+            source: driver_error(BinlogError::ConnectError(
+                "connect mysql failed: Access denied for user 'u'@'h'".into(),
+            )),
+        };
+        assert_eq!(login.action(), Action::Pause);
+        let gtid = BinlogError::InvalidGtid("0-1-14".into());
+        assert_eq!(stream_class(gtid).action(), Action::Pause);
+    }
 
     #[test]
     fn builds_a_url_the_crate_reads_back() {
