@@ -7,6 +7,7 @@
 //! - [`ddl`]: DDL statements of the binlog: classification, table names, routed rendering;
 //! - [`reader`]: binlog sources; [`relay_service`]: the relay log of a source (writer,
 //!   task-side readers, purge);
+//! - [`mailbox`]: typed mailboxes between stages, bounded by count and bytes;
 //! - [`error`]: task errors and their transient/definite classification.
 
 pub mod apply;
@@ -18,6 +19,7 @@ pub mod ddl;
 pub mod error;
 pub mod grants;
 pub mod history;
+pub mod mailbox;
 pub mod pipeline;
 pub mod reader;
 pub mod relay_service;

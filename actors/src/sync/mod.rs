@@ -16,6 +16,7 @@
 //!   twice or skipped, with or without keys (DESIGN.md §4.4).
 //! * DDL is a barrier: the writers drain, the statement is applied, progress is recorded.
 
+mod applier;
 mod assign;
 mod binlog_input;
 mod column_map;
@@ -40,7 +41,6 @@ use std::time::Duration;
 use ferry_model::{BinlogPosition, GtidSet, Location};
 use ferry_relay::CheckpointStore;
 use mysql_async::prelude::Queryable;
-use mysql_async::Conn;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::info;
@@ -58,7 +58,9 @@ use crate::db::{read_position, Endpoint, Flavor, ServerInfo};
 use crate::error::TaskError;
 use crate::relay_service::RelayService;
 use crate::rules::{BlockAllowList, EventFilter, Router};
+use applier::{Applier, MySqlApplier};
 use binlog_input::{poll_master, read_binlog};
+use coordinator::ledger::Origin;
 use coordinator::{run_writer, Coordinator, Job};
 use progress::Resume;
 
@@ -148,15 +150,17 @@ pub async fn run(
     ctl.query_drop(progress::create_sql(&table))
         .await
         .map_err(down.sql_err(format!("creating {table}")))?;
-    let (start, batch_no, recovery) = match read_resume(spec, &mut ctl).await? {
-        Resume::After { mark } => (mark.end.clone(), mark.batch + 1, None),
-        Resume::Partial { mark, done } => {
-            info!(batch = mark.batch, start = %mark.start, end = %mark.end, done = ?done,
-                "re-reading the last batch to apply its missing shares");
-            (mark.start.clone(), mark.batch, Some((mark, done)))
-        }
-        Resume::Fresh => (initial_point(spec, handoff.as_ref()).await?, 1, None),
+    let mut ctl = MySqlApplier::new(ctl, spec);
+    let resume = read_resume(&mut ctl).await?;
+    if let Resume::Partial { mark, done } = &resume {
+        info!(batch = mark.batch, start = %mark.start, end = %mark.end, done = ?done,
+            "re-reading the last batch to apply its missing shares");
+    }
+    let origin = match Origin::resumed(resume) {
+        Some(origin) => origin,
+        None => Origin::fresh(initial_point(spec, handoff.as_ref()).await?),
     };
+    let start = origin.start.clone();
     let safe_until = handoff.and_then(|h| h.safe_until);
     let history = history::SchemaHistory::load(store, &spec.task, &spec.source_id, &start.pos)?;
     // Tables the full phase copied again from a later position (DDL changed them under
@@ -183,7 +187,8 @@ pub async fn run(
     for w in 0..spec.worker_count.max(1) {
         let conn = down.connect(init(WRITER_INIT)).await?;
         let (jtx, jrx) = mpsc::channel::<Job>(1);
-        handles.push(tokio::spawn(run_writer(w, conn, down.clone(), jrx)));
+        let applier = MySqlApplier::new(conn, spec);
+        handles.push(tokio::spawn(run_writer(w, applier, jrx)));
         workers.push(jtx);
     }
     let _writers = AbortOnDrop(handles);
@@ -193,11 +198,8 @@ pub async fn run(
         status,
         ctl,
         json_convert,
-        table,
         workers,
-        batch_no,
-        start,
-        recovery,
+        origin,
         safe_until,
         history,
         copies,
@@ -205,20 +207,10 @@ pub async fn run(
     co.run(rx).await
 }
 
-/// How the Sync unit of `spec` resumes, from its progress rows in the downstream (`ctl`, a
-/// downstream connection; the progress table must exist).
-async fn read_resume(spec: &SyncSpec, ctl: &mut Conn) -> Result<Resume, TaskError> {
-    let table = progress_table(&spec.meta_schema, &spec.task);
-    let rows: Vec<(i64, u64, i64, String, String)> = ctl
-        .query(progress::select_sql(&table, &spec.source_id))
-        .await
-        .map_err(spec.downstream.sql_err(format!("reading {table}")))?;
-    let stored = rows
-        .iter()
-        .map(|(w, b, n, s, e)| progress::parse_row(*w, *b, *n, s, e))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TaskError::Config(format!("{table} holds an unreadable row: {e}")))?;
-    Ok(progress::resume(&stored))
+/// How the Sync unit resumes, from its progress rows in the downstream (the progress table
+/// must exist).
+async fn read_resume(applier: &mut impl Applier) -> Result<Resume, TaskError> {
+    Ok(progress::resume(&applier.stored().await?))
 }
 
 /// Where the Sync unit of `spec` resumes (`None`: it has not replicated anything yet).
@@ -235,11 +227,13 @@ pub async fn resume_point(spec: &SyncSpec) -> Result<Option<SyncPoint>, TaskErro
     if exists.is_none() {
         return Ok(None);
     }
-    Ok(match read_resume(spec, &mut ctl).await? {
-        Resume::Fresh => None,
-        Resume::After { mark } => Some(mark.end),
-        Resume::Partial { mark, .. } => Some(mark.start),
-    })
+    Ok(
+        match read_resume(&mut MySqlApplier::new(ctl, spec)).await? {
+            Resume::Fresh => None,
+            Resume::After { mark } => Some(mark.end),
+            Resume::Partial { mark, .. } => Some(mark.start),
+        },
+    )
 }
 
 fn init(stmts: &[&str]) -> Vec<String> {

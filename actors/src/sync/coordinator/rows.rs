@@ -42,13 +42,9 @@ impl Coordinator<'_> {
             rows,
             timestamp,
         } = m;
-        self.at_boundary = false;
-        self.batch.first_ts.get_or_insert(timestamp);
-        // The batch end already holds the cursor's last boundary (every boundary
-        // item sets it); a row inside the transaction only counts.
-        self.batch.end.skip_rows = rows;
+        self.ledger.row(rows, timestamp);
         if !self.copies.is_empty() {
-            let pos = self.batch.end.pos.clone();
+            let pos = self.ledger.end().pos.clone();
             if self.copies.in_copy(&table, &pos) {
                 self.check_recovery_end().await?;
                 return Ok(());
@@ -59,7 +55,7 @@ impl Coordinator<'_> {
             let found = self
                 .targets
                 .get(
-                    &mut self.ctl,
+                    self.ctl.conn(),
                     &self.spec.downstream,
                     &target,
                     self.json_convert,
@@ -72,7 +68,7 @@ impl Coordinator<'_> {
                     // read it: the copy holds what became of it, and the binlog's DROP
                     // or RENAME follows.
                     if self.skipped_missing.insert((*table).clone()) {
-                        warn!(table = %table, target = %target, at = %self.batch.end,
+                        warn!(table = %table, target = %target, at = %self.ledger.end(),
                             "catching up after the full phase: the target table does not exist (the upstream table was dropped or renamed before it was copied); its changes are skipped");
                     }
                     self.check_recovery_end().await?;
@@ -83,7 +79,7 @@ impl Coordinator<'_> {
                         "replicating {table} at {}: the target table {target} does \
                          not exist in the downstream (create it, or exclude the table with \
                          block-allow-list / filters, then resume-task)",
-                        self.batch.end
+                        self.ledger.end()
                     )))
                 }
             };
@@ -94,19 +90,21 @@ impl Coordinator<'_> {
                     &table,
                     info,
                     (columns, names.as_deref()),
-                    &self.batch.end,
+                    self.ledger.end(),
                 )
                 .await?;
             let change = map.apply(change);
             let keys = info.keys_of(&change);
-            self.batch.ops.push(RowOp {
-                target: info,
-                change,
-            });
-            self.batch.keys.push(keys);
+            self.ledger.push(
+                RowOp {
+                    target: info,
+                    change,
+                },
+                keys,
+            );
         }
         self.check_recovery_end().await?;
-        if self.recovery.is_none() && self.batch.ops.len() >= self.max_rows() {
+        if self.ledger.full(self.max_rows()) {
             // A huge transaction: cut here (memory stays bounded).
             self.dispatch().await?;
         }
@@ -142,7 +140,7 @@ impl Coordinator<'_> {
                         "binlog event filter rule `{rule}` (action: Error) refuses the {} rows of \
                          {table} at {}",
                         ev.as_str(),
-                        self.batch.end
+                        self.ledger.end()
                     )))
                 }
                 Decision::Do => Some(

@@ -6,7 +6,7 @@ use ferry_model::TableName;
 
 use super::super::ddl_apply;
 use super::super::point::SyncPoint;
-use super::{Batch, Coordinator};
+use super::{refused, Coordinator};
 use crate::error::TaskError;
 
 /// A statement met in the binlog.
@@ -36,14 +36,7 @@ impl Coordinator<'_> {
             point,
             timestamp,
         } = m;
-        if self.recovery.is_some() {
-            return Err(TaskError::Blocked(format!(
-                "re-reading the last batch: met a statement at {before} before the batch \
-                 end; the binlog differs from when the batch was written"
-            )));
-        }
-        self.at_boundary = true;
-        self.batch.end = before.clone();
+        self.ledger.statement(&before).map_err(refused)?;
         self.dispatch().await?;
         self.drain().await?;
         self.status.set_pending(Some(timestamp));
@@ -78,7 +71,7 @@ impl Coordinator<'_> {
             .await?;
         ddl_apply::apply(
             self.spec,
-            &mut self.ctl,
+            self.ctl.conn(),
             &mut self.dialects,
             &stmt,
             tolerant,
@@ -90,10 +83,9 @@ impl Coordinator<'_> {
         self.targets.clear();
         self.schemas.clear();
         self.decisions.clear();
-        self.batch = Batch::new(before);
-        self.batch.end = point;
+        self.ledger.after_statement(before, point);
         self.write_empty().await?;
-        self.schemas.prune(&self.written.pos)?;
+        self.schemas.prune(&self.ledger.written().pos)?;
         Ok(())
     }
 }
