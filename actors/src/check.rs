@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use crate::bulk::Consistency;
 use crate::db::{read_position, Endpoint, ServerInfo};
 use crate::grants::Grants;
-use crate::pipeline::Subtask;
 use crate::schema;
+use crate::subtask::Subtask;
 
 /// Outcome of one check item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

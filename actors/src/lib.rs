@@ -8,6 +8,8 @@
 //! - [`reader`]: binlog sources; [`relay_service`]: the relay log of a source (writer,
 //!   task-side readers, purge);
 //! - [`mailbox`]: typed mailboxes between stages, bounded by count and bytes;
+//! - [`pipeline`]: the one place that wires a subtask's stages and mailboxes; [`stages`]:
+//!   a run's stages supervised as a unit; [`supervisor`]: restart or pause after a failure;
 //! - [`error`]: task errors and their transient/definite classification.
 
 pub mod apply;
@@ -25,5 +27,8 @@ pub mod reader;
 pub mod relay_service;
 pub mod rules;
 pub mod schema;
+pub mod stages;
+pub mod subtask;
+pub mod supervisor;
 pub mod sync;
 pub mod task;

@@ -9,13 +9,14 @@ use ferry_model::{Location, Stage, Unit};
 use ferry_relay::CheckpointStore;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
-use tracing::{error, info, info_span, warn, Instrument};
+use tracing::{info, info_span, Instrument};
 
-use crate::bulk::{self, BulkProgress};
+use crate::bulk::BulkProgress;
 use crate::db::{read_position, ServerInfo};
 use crate::error::{policy, Action, Component, ErrorClass, TaskError};
-use crate::pipeline::Subtask;
-use crate::sync::{self, Handoff, SyncStatus};
+use crate::pipeline;
+use crate::subtask::Subtask;
+use crate::sync::{Handoff, SyncStatus};
 
 /// Called when the task's overall stage changes, so that the daemon can persist it.
 pub type StageSink = Arc<dyn Fn(Stage, Option<String>) + Send + Sync>;
@@ -166,7 +167,7 @@ impl TaskActor {
     }
 }
 
-fn lock(s: &Mutex<SubtaskState>) -> std::sync::MutexGuard<'_, SubtaskState> {
+pub(crate) fn lock(s: &Mutex<SubtaskState>) -> std::sync::MutexGuard<'_, SubtaskState> {
     s.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -200,63 +201,9 @@ async fn run_subtask(
     backoff: Backoff,
 ) {
     let span = info_span!("subtask", source = %sub.source_id);
-    async move {
-        let mut attempt = 0u32;
-        let mut wait = backoff.min;
-        loop {
-            let began = std::time::Instant::now();
-            let result = run_once(&sub, &state, store.as_ref()).await;
-            if began.elapsed() > Duration::from_secs(60) {
-                // It made progress: a later transient error starts a fresh retry series.
-                attempt = 0;
-                wait = backoff.min;
-            }
-            let retry = {
-                let mut st = lock(&state);
-                match result {
-                    Ok(()) => {
-                        st.stage = Stage::Finished;
-                        st.error = None;
-                        st.error_is_fatal = false;
-                        st.error_class = None;
-                        false
-                    }
-                    Err(e) => {
-                        let class = e.class();
-                        // The table decides; the retry budget bounds its retries.
-                        let retry = match class.action() {
-                            Action::Retry if attempt < backoff.max_attempts => true,
-                            Action::Retry | Action::Pause | Action::Stop => false,
-                        };
-                        st.error = Some(e.to_string());
-                        if retry {
-                            attempt += 1;
-                            warn!(error = %e, ?class, attempt, wait_s = wait.as_secs(),
-                                "transient error; resuming from the checkpoint");
-                            st.error_class = Some(class);
-                        } else {
-                            error!(error = %e, ?class, "subtask paused");
-                            st.stage = Stage::Paused;
-                            st.error_is_fatal = true;
-                            st.error_class = Some(if class.is_transient() {
-                                ErrorClass::Persistent
-                            } else {
-                                class
-                            });
-                        }
-                        retry
-                    }
-                }
-            };
-            if !retry {
-                return;
-            }
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(backoff.max);
-        }
-    }
-    .instrument(span)
-    .await
+    crate::supervisor::supervise(&state, backoff, || run_once(&sub, &state, store.as_ref()))
+        .instrument(span)
+        .await
 }
 
 /// One attempt at a subtask: the full phase (unless finished), then the Sync unit, which
@@ -279,7 +226,7 @@ async fn run_once(
                     st.progress = progress.clone();
                     st.unit = Unit::Load;
                 }
-                bulk::run(&sub.bulk, store, &progress).await?
+                pipeline::run_full(&sub.bulk, store, &progress).await?
             }
         };
         lock(state).start = Some(start.clone());
@@ -308,7 +255,7 @@ async fn run_once(
         st.unit = Unit::Sync;
         st.sync.clone()
     };
-    sync::run(&sub.sync, handoff, status, store).await
+    pipeline::run_sync(&sub.sync, handoff, status, store).await
 }
 
 impl Actor for TaskActor {

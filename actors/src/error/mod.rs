@@ -82,6 +82,14 @@ pub enum TaskError {
         /// The first warnings' text.
         detail: String,
     },
+    /// A stage of the pipeline panicked (a bug): the pipeline stopped as a unit.
+    #[error("the {stage} stage failed unexpectedly: {message}")]
+    StagePanicked {
+        /// Which stage (`reader`, `writer-2`, `sync`, ...).
+        stage: String,
+        /// The panic's message.
+        message: String,
+    },
     /// Reading or interpreting the upstream binlog failed.
     #[error("{message}")]
     Binlog {
@@ -148,6 +156,7 @@ impl TaskError {
             TaskError::Blocked(_) => ErrorClass::Blocked,
             TaskError::Store(_) => ErrorClass::Store,
             TaskError::Cancelled => ErrorClass::Cancelled,
+            TaskError::StagePanicked { .. } => ErrorClass::Panic,
             TaskError::Read { source } => source.class(),
         }
     }

@@ -58,6 +58,9 @@ pub enum ErrorClass {
     Store,
     /// The work was stopped on purpose.
     Cancelled,
+    /// A stage of the pipeline panicked (a bug in Ferry): the pipeline stops as a unit and
+    /// is started again from the checkpoint.
+    Panic,
     /// Any other definite failure (server errors not listed above, driver misuse).
     Other,
 }
@@ -153,6 +156,8 @@ enum Remedy {
     RecoverBinlog,
     /// Nothing failed: resume when wanted.
     Resume,
+    /// A bug: Ferry restarts from the checkpoint; the log tells what to report.
+    Report,
 }
 
 /// Operator texts (the `Workaround` of `query-status`).
@@ -170,6 +175,8 @@ mod text {
     pub(super) const RECOVER_BINLOG: &str = "The upstream no longer has the binlog file the \
          task needs (purged?): enable the relay log on the source (enable-relay: true) before \
          binlogs expire, or start the task again with --remove-meta and task-mode: all";
+    pub(super) const REPORT: &str = "internal error (a bug in Ferry): the pipeline was \
+         restarted from the checkpoint; please report it with the ferryd log";
     pub(super) const RESUME: &str =
         "the task was stopped while working: `resume-task` runs it again from the checkpoint";
 }
@@ -181,6 +188,7 @@ impl Remedy {
         match (self, at) {
             (Remedy::Retrying, Relay) => text::RELAY_RETRYING,
             (Remedy::Retrying, Load | Sync) => text::RETRYING,
+            (Remedy::Report, _) => text::REPORT,
             (Remedy::FixAndResume | Remedy::RecoverBinlog | Remedy::Resume, Relay) => {
                 text::FIX_RELAY
             }
@@ -202,6 +210,7 @@ const fn row(class: ErrorClass) -> (Action, Remedy, Option<DmCode>) {
             (Retry, Remedy::Retrying, Some(DM_DB_EXECUTE))
         }
         C::Interrupted => (Retry, Remedy::Retrying, None),
+        C::Panic => (Retry, Remedy::Report, None),
         C::Schema | C::Data => (Pause, Remedy::FixAndResume, Some(DM_DB_EXECUTE)),
         C::Persistent
         | C::Config
@@ -302,7 +311,7 @@ pub fn driver_class(e: &mysql_async::Error) -> ErrorClass {
 mod tests {
     use super::*;
 
-    const ALL: [ErrorClass; 18] = [
+    const ALL: [ErrorClass; 19] = [
         ErrorClass::Network,
         ErrorClass::ServerRestart,
         ErrorClass::ServerBusy,
@@ -320,6 +329,7 @@ mod tests {
         ErrorClass::BinlogCorrupt,
         ErrorClass::Store,
         ErrorClass::Cancelled,
+        ErrorClass::Panic,
         ErrorClass::Other,
     ];
     const COMPONENTS: [Component; 3] = [Component::Load, Component::Sync, Component::Relay];
@@ -333,7 +343,8 @@ mod tests {
             | C::Conflict
             | C::LockWait
             | C::ReadOnly
-            | C::Interrupted => Action::Retry,
+            | C::Interrupted
+            | C::Panic => Action::Retry,
             C::Cancelled => Action::Stop,
             C::Persistent
             | C::Config
@@ -365,7 +376,11 @@ mod tests {
         for class in ALL {
             let sync = policy(class, Component::Sync).workaround;
             let relay = policy(class, Component::Relay).workaround;
-            if class.is_transient() {
+            if class == ErrorClass::Panic {
+                // Retried, but a bug to report.
+                assert_eq!(sync, text::REPORT);
+                assert_eq!(relay, text::REPORT);
+            } else if class.is_transient() {
                 assert_eq!(sync, text::RETRYING);
                 assert_eq!(relay, text::RELAY_RETRYING);
             } else {

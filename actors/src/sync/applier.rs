@@ -20,7 +20,7 @@ use crate::db::Endpoint;
 use crate::error::TaskError;
 
 /// The downstream as the exactly-once protocol sees it.
-pub(super) trait Applier {
+pub(crate) trait Applier {
     /// Applies `ops`, writer `worker`'s share of the batch `mark` (`safe`: safe mode),
     /// together with that writer's progress row recording `mark`, as one atomic unit: either
     /// all of it is committed or none of it.
@@ -41,7 +41,7 @@ pub(super) trait Applier {
 }
 
 /// The downstream MySQL/TiDB, through one connection.
-pub(super) struct MySqlApplier {
+pub(crate) struct MySqlApplier {
     conn: Conn,
     ep: Endpoint,
     /// The progress table.

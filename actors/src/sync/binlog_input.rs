@@ -1,16 +1,17 @@
-//! The Sync unit's input: the binlog (from the relay log or the upstream) turned into cursor
-//! items on a bounded channel, and the upstream's position polled for status.
+//! The Sync unit's input stages: the binlog reader (from the relay log or the upstream),
+//! turning events into cursor items for the coordinator's mailbox, and the poller of the
+//! upstream's position for status.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use mysql_async::Conn;
-use tokio::sync::mpsc;
 use tracing::debug;
 
-use super::{Cursor, Item, SyncPoint, SyncSpec, SyncStatus};
+use super::{Cursor, ItemBatch, SyncPoint, SyncSpec, SyncStatus};
 use crate::db::{read_position, Endpoint, ServerInfo};
 use crate::error::TaskError;
+use crate::mailbox::Outbox;
 use crate::reader::{
     Backoff as ReaderBackoff, BinlogSource, ReaderOptions, ReconnectingSource, StartFrom,
 };
@@ -29,13 +30,9 @@ fn server_id(spec: &SyncSpec) -> u32 {
     0x4000_0000 | (h & 0x3fff_ffff)
 }
 
-/// The reader task: binlog events (from the relay log or the upstream) → cursor items, into
-/// the bounded channel.
-pub(super) async fn read_binlog(
-    spec: SyncSpec,
-    start: SyncPoint,
-    tx: mpsc::Sender<Result<Vec<Item>, TaskError>>,
-) {
+/// The reader stage: binlog events (from the relay log or the upstream) → cursor items, into
+/// the coordinator's mailbox. It ends after sending an error (or when the mailbox closes).
+pub(crate) async fn read_binlog(spec: SyncSpec, start: SyncPoint, tx: Outbox<ItemBatch>) {
     let from = match (&start.gtid, start.pos.name.is_empty()) {
         (Some(g), true) => StartFrom::Gtid(g.clone()),
         _ => StartFrom::Position(start.pos.clone()),
@@ -69,7 +66,7 @@ async fn pump<S: BinlogSource>(
     mut src: S,
     mut cursor: Cursor,
     spec: &SyncSpec,
-    tx: mpsc::Sender<Result<Vec<Item>, TaskError>>,
+    tx: Outbox<ItemBatch>,
 ) {
     loop {
         let ev = match src.next_event().await {
@@ -109,8 +106,8 @@ async fn pump<S: BinlogSource>(
     }
 }
 
-/// Refreshes the upstream's current position for `query-status`.
-pub(super) async fn poll_master(up: Endpoint, status: Arc<SyncStatus>) {
+/// The poller stage: refreshes the upstream's current position for `query-status`.
+pub(crate) async fn poll_master(up: Endpoint, status: Arc<SyncStatus>) {
     let mut conn: Option<(Conn, ServerInfo)> = None;
     loop {
         if conn.is_none() {

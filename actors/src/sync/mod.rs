@@ -33,6 +33,7 @@ mod schema_ops;
 mod schema_track;
 mod status;
 mod target;
+mod weigh;
 mod writer;
 
 use std::sync::Arc;
@@ -41,8 +42,6 @@ use std::time::Duration;
 use ferry_model::{BinlogPosition, GtidSet, Location};
 use ferry_relay::CheckpointStore;
 use mysql_async::prelude::Queryable;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tracing::info;
 
 pub use cursor::{Cursor, CursorError, Item};
@@ -59,9 +58,9 @@ use crate::error::TaskError;
 use crate::relay_service::RelayService;
 use crate::rules::{BlockAllowList, EventFilter, Router};
 use applier::{Applier, MySqlApplier};
-use binlog_input::{poll_master, read_binlog};
+pub(crate) use binlog_input::{poll_master, read_binlog};
 use coordinator::ledger::Origin;
-use coordinator::{run_writer, Coordinator, Job};
+pub(crate) use coordinator::{run_writer, Coordinator, Job};
 use progress::Resume;
 
 /// The writers' `sql_mode` (as set by [`WRITER_INIT`]).
@@ -132,13 +131,64 @@ pub struct Handoff {
     pub safe_until: Option<Location>,
 }
 
-/// Runs the Sync unit until an error (or until the task is cancelled, which drops it).
-pub async fn run(
-    spec: &SyncSpec,
+/// A reader → coordinator message: the items of one binlog event, or the error that ended
+/// the reader.
+pub(crate) type ItemBatch = Result<Vec<Item>, TaskError>;
+
+/// What the Sync unit starts from, read by [`prepare`]: the downstream control connection,
+/// where to resume, and the schema history there. [`crate::pipeline::run_sync`] wires the
+/// stages around it.
+pub(crate) struct Prepared<'a> {
+    /// The downstream through the control connection.
+    ctl: MySqlApplier,
+    /// The downstream takes JSON values (not MariaDB).
+    json_convert: bool,
+    /// Where replication resumes, the first batch number and the batch to complete first.
+    origin: Origin,
+    /// Safe mode (and the catch-up rules) until past this position.
+    safe_until: Option<Location>,
+    /// The schema history as of `origin.start`.
+    history: history::SchemaHistory<'a>,
+    /// Where replication takes over each table from the copy.
+    copies: crate::bulk::CopyPositions,
+}
+
+impl<'a> Prepared<'a> {
+    /// Where replication resumes.
+    pub(crate) fn start(&self) -> &SyncPoint {
+        &self.origin.start
+    }
+
+    /// The coordinator stage over this start, sending shares to `workers`.
+    pub(crate) fn coordinator(
+        self,
+        spec: &'a SyncSpec,
+        status: Arc<SyncStatus>,
+        workers: Vec<crate::mailbox::Outbox<Job>>,
+    ) -> Coordinator<'a> {
+        Coordinator::new(coordinator::Start {
+            spec,
+            status,
+            ctl: self.ctl,
+            json_convert: self.json_convert,
+            workers,
+            origin: self.origin,
+            safe_until: self.safe_until,
+            history: self.history,
+            copies: self.copies,
+        })
+    }
+}
+
+/// Prepares the Sync unit: the meta schema and progress table, where to resume (the progress
+/// rows, else the full phase's start, `meta` or the upstream's position), the schema history
+/// there, and the full phase's copy rounds.
+pub(crate) async fn prepare<'a>(
+    spec: &'a SyncSpec,
     handoff: Option<Handoff>,
-    status: Arc<SyncStatus>,
-    store: &dyn CheckpointStore,
-) -> Result<(), TaskError> {
+    status: &SyncStatus,
+    store: &'a dyn CheckpointStore,
+) -> Result<Prepared<'a>, TaskError> {
     let down = &spec.downstream;
     let mut ctl = down.connect(init(WRITER_INIT)).await?;
     let down_info = ServerInfo::detect(&mut ctl, down).await?;
@@ -176,35 +226,20 @@ pub async fn run(
     info!(start = %start, safe_until = ?safe_until.as_ref().map(|l| l.to_string()), "sync starting");
     spec.needed.set(&spec.task, &spec.source_id, &start.pos);
     status.set_syncer(&start);
-
-    let (tx, rx) = mpsc::channel::<Result<Vec<Item>, TaskError>>(64);
-    let reader = tokio::spawn(read_binlog(spec.clone(), start.clone(), tx));
-    let master = tokio::spawn(poll_master(spec.upstream.clone(), status.clone()));
-    let _guard = AbortOnDrop(vec![reader, master]);
-
-    let mut workers = Vec::with_capacity(spec.worker_count.max(1));
-    let mut handles = Vec::new();
-    for w in 0..spec.worker_count.max(1) {
-        let conn = down.connect(init(WRITER_INIT)).await?;
-        let (jtx, jrx) = mpsc::channel::<Job>(1);
-        let applier = MySqlApplier::new(conn, spec);
-        handles.push(tokio::spawn(run_writer(w, applier, jrx)));
-        workers.push(jtx);
-    }
-    let _writers = AbortOnDrop(handles);
-
-    let mut co = Coordinator::new(coordinator::Start {
-        spec,
-        status,
+    Ok(Prepared {
         ctl,
         json_convert,
-        workers,
         origin,
         safe_until,
         history,
         copies,
-    });
-    co.run(rx).await
+    })
+}
+
+/// A writer's downstream connection (its own session, [`WRITER_INIT`]).
+pub(crate) async fn connect_writer(spec: &SyncSpec) -> Result<MySqlApplier, TaskError> {
+    let conn = spec.downstream.connect(init(WRITER_INIT)).await?;
+    Ok(MySqlApplier::new(conn, spec))
 }
 
 /// How the Sync unit resumes, from its progress rows in the downstream (the progress table
@@ -238,16 +273,6 @@ pub async fn resume_point(spec: &SyncSpec) -> Result<Option<SyncPoint>, TaskErro
 
 fn init(stmts: &[&str]) -> Vec<String> {
     stmts.iter().map(|s| s.to_string()).collect()
-}
-
-struct AbortOnDrop(Vec<JoinHandle<()>>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        for h in &self.0 {
-            h.abort();
-        }
-    }
 }
 
 /// The start without any progress row: the full phase's start, else `meta`, else the

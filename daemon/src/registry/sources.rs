@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ferry_actors::pipeline;
+use ferry_actors::subtask;
 use ferry_actors::relay_service::{RelayConfig, RelayService};
 use ferry_config::SourceConfig;
 use ferry_relay::{CheckpointStore, SourceRecord};
@@ -17,7 +17,7 @@ impl Registry {
     /// Starts the relay log of a source with `enable-relay`.
     pub(super) async fn start_relay(&self, cfg: &SourceConfig) -> Result<(), ApiError> {
         let id = cfg.source_id.clone();
-        let ep = pipeline::endpoint(ferry_actors::error::Side::Upstream, &cfg.from)
+        let ep = subtask::endpoint(ferry_actors::error::Side::Upstream, &cfg.from)
             .map_err(|e| ApiError::bad(format!("source `{id}`: {e}")))?;
         // A stable replica id per source, away from the tasks' ids (those have bit 30 set).
         let server_id = cfg.fixed_server_id().unwrap_or_else(|| {
@@ -91,7 +91,7 @@ impl Registry {
             )));
         }
         // Connectivity is checked now, so that a typo is reported by `operate-source create`.
-        let ep = pipeline::endpoint(ferry_actors::error::Side::Upstream, &cfg.from)
+        let ep = subtask::endpoint(ferry_actors::error::Side::Upstream, &cfg.from)
             .map_err(|e| ApiError::bad(format!("source `{id}`: {e}")))?;
         async {
             let mut c = ep.connect(Vec::new()).await?;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use actix::{Actor, Addr};
 use ferry_actors::check;
-use ferry_actors::pipeline::{self, Subtask};
+use ferry_actors::subtask::{self, Subtask};
 use ferry_actors::task::{Backoff, Pause, Resume, StageSink, Stop, TaskActor};
 use ferry_config::{SourceConfig, TaskConfig};
 use ferry_model::Stage;
@@ -27,7 +27,7 @@ impl Registry {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let mut subs =
-            pipeline::build_subtasks(cfg, &sources).map_err(|e| ApiError::bad(e.to_string()))?;
+            subtask::build_subtasks(cfg, &sources).map_err(|e| ApiError::bad(e.to_string()))?;
         let relays = self.relays.lock().unwrap_or_else(|e| e.into_inner());
         for sub in &mut subs {
             sub.sync.relay = relays.get(&sub.source_id).cloned();
@@ -48,7 +48,7 @@ impl Registry {
     /// `check-task`.
     pub async fn check_task(&self, up: &FileUpload) -> Result<Value, ApiError> {
         let cfg = self.parse_task(up)?;
-        let mode = ferry_actors::pipeline::task_mode(&cfg);
+        let mode = ferry_actors::subtask::task_mode(&cfg);
         let subtasks = self.subtasks(&cfg)?;
         let items = check::check_subtasks(&subtasks, mode, &cfg.ignore_checking_items).await;
         Ok(check::report(&items))
@@ -59,7 +59,7 @@ impl Registry {
         let cfg = self.parse_task(up)?;
         let _changes = self.changes.lock().await;
         let name = cfg.name.clone();
-        let mode = ferry_actors::pipeline::task_mode(&cfg);
+        let mode = ferry_actors::subtask::task_mode(&cfg);
         if self
             .tasks
             .lock()

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferry_model::{BinlogPosition, Location, TableName};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::debug;
 
@@ -29,10 +29,11 @@ use super::progress::BatchMark;
 use super::target::TargetCache;
 use super::{schema_track, Item, RowOp, SyncSpec, SyncStatus};
 use crate::error::TaskError;
+use crate::mailbox::{Inbox, Outbox};
 use ledger::{Ledger, LedgerError, Origin};
 
-/// A share of a batch for one writer.
-pub(super) struct Job {
+/// A share of a batch for one writer (the message of a writer's mailbox).
+pub(crate) struct Job {
     /// The writer whose progress row records the share.
     worker: usize,
     mark: BatchMark,
@@ -41,13 +42,19 @@ pub(super) struct Job {
     reply: oneshot::Sender<Result<(), TaskError>>,
 }
 
+impl crate::mailbox::Weigh for Job {
+    fn weight(&self) -> usize {
+        self.ops
+            .iter()
+            .map(crate::mailbox::Weigh::weight)
+            .sum::<usize>()
+            + std::mem::size_of::<Job>()
+    }
+}
+
 /// A writer task: applies the shares it receives, each with its progress row, through
 /// `applier` (writer number `worker`).
-pub(super) async fn run_writer<A: Applier>(
-    worker: usize,
-    mut applier: A,
-    mut jobs: mpsc::Receiver<Job>,
-) {
+pub(crate) async fn run_writer<A: Applier>(worker: usize, mut applier: A, mut jobs: Inbox<Job>) {
     while let Some(job) = jobs.recv().await {
         let result = applier
             .apply_share(job.worker, &job.mark, &job.ops, job.safe)
@@ -67,7 +74,8 @@ fn refused(e: LedgerError) -> TaskError {
 /// Where a table's changes go: `None` when filtered out.
 type Decided = Option<TableName>;
 
-pub(super) struct Coordinator<'a> {
+/// The Sync unit's coordinator stage (filter, route, batch, split; DDL barrier).
+pub(crate) struct Coordinator<'a> {
     spec: &'a SyncSpec,
     status: Arc<SyncStatus>,
     /// Downstream connection for schema reads, DDL and progress of empty batches.
@@ -76,7 +84,8 @@ pub(super) struct Coordinator<'a> {
     targets: TargetCache,
     /// Per table: the decision for inserts, updates and deletes, once made.
     decisions: HashMap<TableName, [Option<Decided>; 3]>,
-    workers: Vec<mpsc::Sender<Job>>,
+    /// The writers' mailboxes.
+    workers: Vec<Outbox<Job>>,
     /// The batches: gathered, in flight, written, recovered.
     ledger: Ledger<RowOp>,
     /// Waits for every share of the batch in flight.
@@ -103,14 +112,15 @@ pub(super) struct Coordinator<'a> {
 }
 
 /// What a coordinator starts from.
-pub(super) struct Start<'a> {
+pub(in crate::sync) struct Start<'a> {
     pub spec: &'a SyncSpec,
     pub status: Arc<SyncStatus>,
     /// The downstream through the control connection: schema reads, DDL, progress of empty
     /// batches.
     pub ctl: MySqlApplier,
     pub json_convert: bool,
-    pub workers: Vec<mpsc::Sender<Job>>,
+    /// The writers' mailboxes.
+    pub workers: Vec<Outbox<Job>>,
     /// Where replication resumes, the first batch number and the batch to complete first.
     pub origin: Origin,
     /// Safe mode (and the catch-up rules) until past this position.
@@ -123,7 +133,7 @@ pub(super) struct Start<'a> {
 
 impl<'a> Coordinator<'a> {
     /// A coordinator at `s.origin`.
-    pub(super) fn new(s: Start<'a>) -> Self {
+    pub(in crate::sync) fn new(s: Start<'a>) -> Self {
         Self {
             spec: s.spec,
             status: s.status,
@@ -152,10 +162,8 @@ impl Coordinator<'_> {
         (self.workers.len() * self.spec.batch.max(1) * 4).max(1024)
     }
 
-    pub(super) async fn run(
-        &mut self,
-        mut rx: mpsc::Receiver<Result<Vec<Item>, TaskError>>,
-    ) -> Result<(), TaskError> {
+    /// Runs until an error: takes the binlog items from `rx`.
+    pub(crate) async fn run(&mut self, mut rx: Inbox<super::ItemBatch>) -> Result<(), TaskError> {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         loop {
             tokio::select! {
@@ -173,8 +181,8 @@ impl Coordinator<'_> {
                     // Keep taking what is already there, up to a full batch.
                     while self.ledger.len() < self.max_rows() {
                         match rx.try_recv() {
-                            Ok(m) => for item in m? { self.item(item).await?; },
-                            Err(_) => break,
+                            Some(m) => for item in m? { self.item(item).await?; },
+                            None => break,
                         }
                     }
                     if self.ledger.ready(self.max_rows()) {
