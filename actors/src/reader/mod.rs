@@ -16,6 +16,7 @@
 mod backend;
 mod connector_source;
 mod decode;
+pub(crate) mod event_header;
 mod json_text;
 mod mysql_async_source;
 mod reconnect;
@@ -35,7 +36,6 @@ use crate::error::{policy, Action, ErrorClass, TaskError};
 pub use backend::{AnySource, Backend};
 pub use connector_source::{ConnectorSource, CHANNEL_EVENTS};
 pub use decode::EventDecoder;
-pub(crate) use decode::{header_bytes, HEADER_LEN};
 pub use json_text::JsonText;
 pub use mysql_async_source::{MysqlAsyncSource, RawEvent, ReaderOptions};
 pub use reconnect::{Backoff, ReconnectingSource};

@@ -3,10 +3,9 @@
 
 use ferry_model::GtidSet;
 
-/// MySQL `PREVIOUS_GTIDS_LOG_EVENT`.
-pub(super) const PREVIOUS_GTIDS: u8 = 35;
-/// MariaDB `GTID_LIST_EVENT`.
-pub(super) const MARIADB_GTID_LIST: u8 = 163;
+pub(super) use crate::reader::event_header::{
+    MARIADB_GTID_LIST_EVENT as MARIADB_GTID_LIST, PREVIOUS_GTIDS_EVENT as PREVIOUS_GTIDS,
+};
 
 /// MySQL `Previous_gtids` body: `n_sids u64 | (sid[16] | n u64 | (start u64, end u64)*n)*`,
 /// intervals half-open. The tagged format (a flag in the top byte) is not decoded.

@@ -9,15 +9,9 @@
 
 use ferry_model::BinlogPosition;
 
-use crate::reader::{header_bytes, HEADER_LEN};
+use crate::reader::event_header::{header_bytes, ARTIFICIAL_F, HEADER_LEN, IN_USE_F, ROTATE_EVENT};
 
 const VERSION: u8 = 1;
-/// `ROTATE_EVENT`.
-const ROTATE_EVENT: u8 = 4;
-/// `LOG_EVENT_ARTIFICIAL_F`.
-const ARTIFICIAL_F: u16 = 0x20;
-/// `LOG_EVENT_BINLOG_IN_USE_F` (cleared before computing a format description's checksum).
-const IN_USE_F: u16 = 0x1;
 /// Checksum algorithm byte of CRC32.
 const ALG_CRC32: u8 = 1;
 

@@ -10,13 +10,13 @@ use tokio::sync::watch;
 use super::header::{fake_rotate, FileHeader};
 use super::{upstream_source, Progress, Shared, WriterState};
 use crate::error::{Action, ErrorClass};
+use crate::reader::event_header;
 use crate::reader::{
     BinlogSource, EventBody, EventDecoder, GtidTracker, ReaderError, ReconnectingSource,
     SourceEvent, StartFrom,
 };
 
 /// `ROTATE_EVENT`.
-const ROTATE_EVENT: u8 = 4;
 /// Most events per relay read.
 const READ_EVENTS: usize = 512;
 /// Most raw bytes per relay read.
@@ -355,7 +355,8 @@ impl RelaySource {
         if let Some(stored) = buf.pop_front() {
             let cur = decoder.position();
             // (A rotate event ends in the file it names: no new file before it.)
-            let is_rotate = stored.raw.get(4) == Some(&ROTATE_EVENT);
+            let is_rotate =
+                event_header::type_code(&stored.raw) == Some(event_header::ROTATE_EVENT);
             if stored.end.name != cur.name && !cur.name.is_empty() && !is_rotate {
                 // A new file without a rotate event before it (the previous one ended with the
                 // stop event of a server restart): the upstream sends a fake rotate first.

@@ -25,7 +25,8 @@ use tracing::{info, warn};
 use crate::wire::FileUpload;
 
 /// An API failure: HTTP status and DM-style message.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{msg} (HTTP {status})")]
 pub struct ApiError {
     /// HTTP status code.
     pub status: u16,

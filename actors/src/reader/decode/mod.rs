@@ -36,7 +36,9 @@ mod tests;
 
 pub(super) use body::decode_mariadb_gtid;
 pub(super) use raw::crc32;
-pub(crate) use raw::{header_bytes, raw_bytes};
+pub(crate) use raw::raw_bytes;
+#[cfg(test)]
+use crate::reader::event_header::header_bytes;
 
 /// MariaDB `GTID_EVENT`.
 pub(crate) const MARIADB_GTID_EVENT: u8 = 162;
