@@ -40,6 +40,9 @@ impl std::fmt::Debug for Endpoint {
     }
 }
 
+/// How long opening a connection (TCP, TLS, handshake, login, session setup) may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Endpoint {
     /// `host:port`, for messages.
     pub fn addr(&self) -> String {
@@ -77,15 +80,26 @@ impl Endpoint {
         b.into()
     }
 
-    /// Opens one connection.
+    /// Opens one connection; gives up after [`CONNECT_TIMEOUT`] (a server that accepts the
+    /// connection and never answers would otherwise hold the caller forever).
     pub async fn connect(&self, init: Vec<String>) -> Result<Conn, TaskError> {
-        Conn::new(self.opts(init))
-            .await
-            .map_err(|source| TaskError::Connect {
-                side: self.side,
-                addr: self.addr(),
-                source,
-            })
+        let err = |source| TaskError::Connect {
+            side: self.side,
+            addr: self.addr(),
+            source,
+        };
+        match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(self.opts(init))).await {
+            Ok(r) => r.map_err(err),
+            Err(_) => Err(err(mysql_async::Error::Io(mysql_async::IoError::Io(
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "no answer within {} s (is it a MySQL server, and reachable?)",
+                        CONNECT_TIMEOUT.as_secs()
+                    ),
+                ),
+            )))),
+        }
     }
 
     /// A pool of at most `max` connections.
