@@ -10,7 +10,8 @@
 //! - [`mailbox`]: typed mailboxes between stages, bounded by count and bytes;
 //! - [`pipeline`]: the one place that wires a subtask's stages and mailboxes; [`stages`]:
 //!   a run's stages supervised as a unit; [`supervisor`]: restart or pause after a failure;
-//! - [`error`]: task errors and their transient/definite classification.
+//! - [`error`]: task errors and their transient/definite classification;
+//! - [`dm_status`]: DM's `query-status` JSON shapes, as typed structs.
 
 pub mod apply;
 pub mod bulk;
@@ -18,6 +19,7 @@ pub mod causality;
 pub mod check;
 pub mod db;
 pub mod ddl;
+pub mod dm_status;
 pub mod error;
 pub mod grants;
 pub mod history;

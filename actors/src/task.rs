@@ -7,12 +7,12 @@ use std::time::Duration;
 use actix::{Actor, Context, Handler, Message};
 use ferry_model::{Location, Stage, Unit};
 use ferry_relay::CheckpointStore;
-use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 use tracing::{info, info_span, Instrument};
 
 use crate::bulk::BulkProgress;
 use crate::db::{read_position, ServerInfo};
+use crate::dm_status::{ProcessResult, SubTaskStatus};
 use crate::error::{policy, Action, Component, ErrorClass, TaskError};
 use crate::pipeline;
 use crate::subtask::Subtask;
@@ -285,8 +285,8 @@ pub struct TaskStatus {
     pub stage: Stage,
     /// Overall error, if paused by one.
     pub error: Option<String>,
-    /// Per source: `(source-id, subTaskStatus JSON)`.
-    pub subtasks: Vec<(String, Value)>,
+    /// Per source: `(source-id, subTaskStatus entry)`.
+    pub subtasks: Vec<(String, SubTaskStatus)>,
 }
 
 impl Handler<QueryStatus> for TaskActor {
@@ -299,7 +299,7 @@ impl Handler<QueryStatus> for TaskActor {
             .iter()
             .map(|s| {
                 let st = lock(s);
-                (st.source_id.clone(), subtask_json(&self.name, &st))
+                (st.source_id.clone(), subtask_status(&self.name, &st))
             })
             .collect();
         actix::MessageResult(TaskStatus {
@@ -310,7 +310,7 @@ impl Handler<QueryStatus> for TaskActor {
     }
 }
 
-fn subtask_json(task: &str, st: &SubtaskState) -> Value {
+fn subtask_status(task: &str, st: &SubtaskState) -> SubTaskStatus {
     let start = st.start.clone().or_else(|| st.progress.start());
     let (meta_binlog, meta_gtid) = match &start {
         Some(l) => (
@@ -332,34 +332,18 @@ fn subtask_json(task: &str, st: &SubtaskState) -> Value {
             None if st.error_is_fatal => policy::unclassified(Action::Pause, at),
             None => policy::unclassified(Action::Retry, at),
         };
-        let code = policy.code(at);
-        json!({
-            "isCanceled": false,
-            "errors": [{
-                "ErrCode": code.code,
-                "ErrClass": code.class,
-                "ErrScope": "internal",
-                "ErrLevel": "high",
-                "Message": e,
-                "RawCause": "",
-                "Workaround": policy.workaround,
-            }],
-            "detail": null,
-        })
+        ProcessResult::error(e.clone(), &policy, at)
     });
-    let mut out = json!({
-        "name": task,
-        "stage": st.stage,
-        "unit": st.unit,
-        "result": result,
-        "unresolvedDDLLockID": "",
-        "dump": dump,
-        "load": load,
-    });
-    if sync_unit {
-        out["sync"] = st.sync.json();
+    SubTaskStatus {
+        name: task.to_string(),
+        stage: st.stage,
+        unit: st.unit,
+        result,
+        unresolved_ddl_lock_id: String::new(),
+        dump,
+        load,
+        sync: sync_unit.then(|| st.sync.view()),
     }
-    out
 }
 
 /// Pause the task (stop working, keep checkpoints).

@@ -6,7 +6,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use ferry_model::{Location, TableName};
-use serde_json::json;
+
+use crate::dm_status::{DumpStatus, LoadStatus};
 
 /// Counters updated by dumpers and loaders; read by status queries.
 #[derive(Debug, Default)]
@@ -89,7 +90,7 @@ impl BulkProgress {
         &self,
         meta_binlog: Option<String>,
         meta_gtid: Option<String>,
-    ) -> (serde_json::Value, serde_json::Value) {
+    ) -> (DumpStatus, LoadStatus) {
         let tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
         let total_tables = tables.len();
         let completed = tables.values().filter(|(t, d)| d >= t).count();
@@ -134,27 +135,32 @@ impl BulkProgress {
         } else {
             0
         };
-        let dump = json!({
-            "totalTables": total_tables,
-            "completedTables": completed,
-            "finishedBytes": dumped_bytes,
-            "finishedRows": dumped_rows,
-            "estimateTotalRows": est_rows,
-            "bps": rate(dumped_bytes),
-            "progress": format!("{:.2} %", if est_rows == 0 { pct } else { (100.0 * dumped_rows as f64 / est_rows as f64).min(100.0) }),
-        });
-        let load = json!({
-            "finishedBytes": loaded_bytes,
-            "totalBytes": total_bytes.max(loaded_bytes),
-            "finishedRows": loaded_rows,
-            "totalChunks": total,
-            "finishedChunks": done,
-            "progress": format!("{pct:.2} %"),
-            "metaBinlog": meta_binlog.unwrap_or_default(),
-            "metaBinlogGTID": meta_gtid.unwrap_or_default(),
-            "bps": rate(loaded_bytes.saturating_sub(base_bytes)),
-            "rps": rows_rate,
-        });
+        let dump_pct = if est_rows == 0 {
+            pct
+        } else {
+            (100.0 * dumped_rows as f64 / est_rows as f64).min(100.0)
+        };
+        let dump = DumpStatus {
+            total_tables: total_tables as u64,
+            completed_tables: completed as u64,
+            finished_bytes: dumped_bytes,
+            finished_rows: dumped_rows,
+            estimate_total_rows: est_rows,
+            bps: rate(dumped_bytes),
+            progress: format!("{dump_pct:.2} %"),
+        };
+        let load = LoadStatus {
+            finished_bytes: loaded_bytes,
+            total_bytes: total_bytes.max(loaded_bytes),
+            finished_rows: loaded_rows,
+            total_chunks: total,
+            finished_chunks: done,
+            progress: format!("{pct:.2} %"),
+            meta_binlog: meta_binlog.unwrap_or_default(),
+            meta_binlog_gtid: meta_gtid.unwrap_or_default(),
+            bps: rate(loaded_bytes.saturating_sub(base_bytes)),
+            rps: rows_rate,
+        };
         (dump, load)
     }
 }

@@ -1,22 +1,23 @@
 //! DM's `relayStatus`: the upstream's current position, refreshed in the background, and the
-//! status object of [`RelayService::status`].
+//! status object of [`RelayService::relay_status`] (as JSON: [`RelayService::status`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_model::Stage;
 use mysql_async::prelude::Queryable;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::watch;
 
 use super::{lock, RelayService, Shared, WriterState};
 use crate::db::{read_position, Flavor, ServerInfo};
+use crate::dm_status::{ProcessResult, RelayStatus};
 use crate::error::{policy, Action, Component};
 
 impl RelayService {
     /// DM's `relayStatus`: `masterBinlog`, `masterBinlogGtid`, `relaySubDir`, `relayBinlog`,
     /// `relayBinlogGtid`, `relayCatchUpMaster`, `stage`, `result`.
-    pub fn status(&self) -> Value {
+    pub fn relay_status(&self) -> RelayStatus {
         let progress = self.shared.progress.borrow().clone();
         let st = lock(&self.shared.status);
         let master = st.master.as_ref();
@@ -40,38 +41,31 @@ impl RelayService {
                 Action::Pause
             };
             let policy = policy::unclassified(action, Component::Relay);
-            let code = policy.code(Component::Relay);
-            json!({
-                "isCanceled": false,
-                "errors": [{
-                    "ErrCode": code.code,
-                    "ErrClass": code.class,
-                    "ErrScope": "upstream",
-                    "ErrLevel": "high",
-                    "Message": msg,
-                    "RawCause": "",
-                    "Workaround": policy.workaround,
-                }],
-                "detail": null,
-            })
+            ProcessResult::error(msg.clone(), &policy, Component::Relay)
         });
-        json!({
-            "masterBinlog": master.map(|m| m.binlog.to_string()).unwrap_or_default(),
-            "masterBinlogGtid": master
+        RelayStatus {
+            master_binlog: master.map(|m| m.binlog.to_string()).unwrap_or_default(),
+            master_binlog_gtid: master
                 .and_then(|m| m.gtid.as_ref())
                 .map(|g| g.to_string())
                 .unwrap_or_default(),
-            "relaySubDir": st
+            relay_sub_dir: st
                 .server_uuid
                 .as_ref()
                 .map(|u| format!("{u}.000001"))
                 .unwrap_or_default(),
-            "relayBinlog": relay.map(|r| r.to_string()).unwrap_or_default(),
-            "relayBinlogGtid": st.relay_gtid.clone().unwrap_or_default(),
-            "relayCatchUpMaster": catch_up,
-            "stage": stage,
-            "result": result,
-        })
+            relay_binlog: relay.map(|r| r.to_string()).unwrap_or_default(),
+            relay_binlog_gtid: st.relay_gtid.clone().unwrap_or_default(),
+            relay_catch_up_master: catch_up,
+            stage,
+            result,
+        }
+    }
+
+    /// [`RelayService::relay_status`] as a JSON value.
+    pub fn status(&self) -> Value {
+        // Only strings, booleans and unit variants: serializing cannot fail.
+        serde_json::to_value(self.relay_status()).unwrap_or(Value::Null)
     }
 }
 

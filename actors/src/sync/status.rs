@@ -4,9 +4,9 @@ use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use ferry_model::Location;
-use serde_json::{json, Value};
 
 use super::point::SyncPoint;
+use crate::dm_status::SyncStatusView;
 
 /// Shared between the syncer (writes) and status queries (reads).
 #[derive(Debug, Default)]
@@ -90,7 +90,7 @@ impl SyncStatus {
     }
 
     /// DM's `sync` object.
-    pub fn json(&self) -> Value {
+    pub fn view(&self) -> SyncStatusView {
         let s = self.lock();
         let loc = |l: Option<&Location>| -> (String, String) {
             match l {
@@ -112,23 +112,23 @@ impl SyncStatus {
             Some(t) if t.elapsed().as_secs() > 0 => s.total_rows / t.elapsed().as_secs(),
             _ => 0,
         };
-        json!({
-            "masterBinlog": master,
-            "masterBinlogGtid": master_gtid,
-            "syncerBinlog": syncer,
-            "syncerBinlogGtid": syncer_gtid,
-            "blockingDDLs": s.blocking_ddl.iter().collect::<Vec<_>>(),
-            "unresolvedGroups": [],
-            "synced": synced,
-            "binlogType": "remote",
-            "secondsBehindMaster": seconds_behind(&s).to_string(),
-            "blockDDLOwner": "",
-            "conflictMsg": "",
-            "totalRows": s.total_rows.to_string(),
-            "totalRps": total_rps.to_string(),
-            "recentRps": s.recent_rps.to_string(),
-            "safeMode": s.safe_mode,
-        })
+        SyncStatusView {
+            master_binlog: master,
+            master_binlog_gtid: master_gtid,
+            syncer_binlog: syncer,
+            syncer_binlog_gtid: syncer_gtid,
+            blocking_ddls: s.blocking_ddl.iter().cloned().collect(),
+            unresolved_groups: Vec::new(),
+            synced,
+            binlog_type: "remote".to_string(),
+            seconds_behind_master: seconds_behind(&s).to_string(),
+            block_ddl_owner: String::new(),
+            conflict_msg: String::new(),
+            total_rows: s.total_rows.to_string(),
+            total_rps: total_rps.to_string(),
+            recent_rps: s.recent_rps.to_string(),
+            safe_mode: s.safe_mode,
+        }
     }
 }
 

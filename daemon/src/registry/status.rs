@@ -1,6 +1,9 @@
 //! `query-status`: the status of one task (per source, with its relay log) or of all.
 
 use actix::Addr;
+use ferry_actors::dm_status::{
+    AllTasksResponse, SourceResponse, SourceStatus, TaskListEntry, TaskStatusResponse,
+};
 use ferry_actors::task::{QueryStatus, TaskActor};
 use ferry_model::Stage;
 use serde_json::{json, Value};
@@ -16,17 +19,17 @@ impl Registry {
             .await
             .map_err(|e| ApiError::internal(e.to_string()))?;
         let relays = self.relays.lock().unwrap_or_else(|e| e.into_inner());
-        let sources: Vec<Value> = st
+        let sources = st
             .subtasks
             .into_iter()
             .map(|(source, sub)| {
-                let relay = relays.get(&source).map(|r| r.status());
-                json!({"result": true, "msg": "",
-                       "sourceStatus": {"source": source, "worker": "ferryd", "result": null, "relayStatus": relay},
-                       "subTaskStatus": [sub]})
+                let relay = relays.get(&source).map(|r| r.relay_status());
+                SourceResponse::ok(SourceStatus::new(source, relay), vec![sub])
             })
             .collect();
-        Ok(json!({"result": true, "msg": "", "sources": sources}))
+        drop(relays);
+        serde_json::to_value(TaskStatusResponse::ok(sources))
+            .map_err(|e| ApiError::internal(e.to_string()))
     }
 
     /// `query-status` without a task.
@@ -48,7 +51,7 @@ impl Registry {
                 )
             })
             .collect();
-        let mut tasks: Vec<Value> = Vec::with_capacity(entries.len());
+        let mut tasks = Vec::with_capacity(entries.len());
         for (name, addr, sources) in entries {
             let status = match addr.send(QueryStatus).await {
                 Ok(st) => match (st.stage, st.error) {
@@ -59,8 +62,13 @@ impl Registry {
                 },
                 Err(e) => format!("Error - {e}"),
             };
-            tasks.push(json!({"taskName": name, "taskStatus": status, "sources": sources}));
+            tasks.push(TaskListEntry {
+                task_name: name,
+                task_status: status,
+                sources,
+            });
         }
-        json!({"result": true, "msg": "", "tasks": tasks})
+        serde_json::to_value(AllTasksResponse::ok(tasks))
+            .unwrap_or_else(|e| json!({"result": false, "msg": e.to_string()}))
     }
 }
