@@ -11,6 +11,7 @@
 //! - [`pipeline`]: the one place that wires a subtask's stages and mailboxes; [`stages`]:
 //!   a run's stages supervised as a unit; [`supervisor`]: restart or pause after a failure;
 //! - [`error`]: task errors and their transient/definite classification;
+//! - [`source`]: the source supervisor (its relay log), by messages;
 //! - [`dm_status`]: DM's `query-status` JSON shapes, as typed structs.
 
 pub mod apply;
@@ -29,6 +30,7 @@ pub mod reader;
 pub mod relay_service;
 pub mod rules;
 pub mod schema;
+pub mod source;
 pub mod stages;
 pub mod subtask;
 pub mod supervisor;

@@ -21,7 +21,7 @@ impl Registry {
             .get(name)
             .map(|t| t.config.clone())
             .ok_or_else(|| ApiError::not_found(format!("task `{name}` does not exist")))?;
-        let subs = self.subtasks(&cfg)?;
+        let subs = self.subtasks(&cfg).await?;
         let sub = match req.source.as_deref().filter(|s| !s.is_empty()) {
             Some(src) => subs
                 .iter()

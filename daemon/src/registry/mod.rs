@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use actix::{Addr, ArbiterHandle};
-use ferry_actors::relay_service::RelayService;
+use ferry_actors::source::{SourceActor, StopSource};
 use ferry_actors::sync::NeededPositions;
 use ferry_actors::task::TaskActor;
 use ferry_config::{ConfigErrors, SecretKey, SourceConfig, TaskConfig};
@@ -55,6 +55,12 @@ impl ApiError {
     }
 }
 
+/// A registered source: its configuration and its supervisor (which owns its relay log).
+struct SourceEntry {
+    config: SourceConfig,
+    addr: Addr<SourceActor>,
+}
+
 struct TaskEntry {
     config: TaskConfig,
     addr: Addr<TaskActor>,
@@ -71,10 +77,8 @@ pub struct Registry {
     /// Serialises the commands that change what is registered (create/stop a source, start/stop
     /// a task), which await the databases between their check and their change.
     changes: tokio::sync::Mutex<()>,
-    sources: Mutex<BTreeMap<String, SourceConfig>>,
+    sources: Mutex<BTreeMap<String, SourceEntry>>,
     tasks: Mutex<BTreeMap<String, TaskEntry>>,
-    /// Relay logs of the sources with `enable-relay`.
-    relays: Mutex<BTreeMap<String, Arc<RelayService>>>,
     /// What each task still needs of each source's binlog (relay purges keep it).
     needed: Arc<NeededPositions>,
 }
@@ -99,21 +103,23 @@ impl Registry {
             changes: tokio::sync::Mutex::new(()),
             sources: Mutex::new(BTreeMap::new()),
             tasks: Mutex::new(BTreeMap::new()),
-            relays: Mutex::new(BTreeMap::new()),
             needed: Arc::new(needed),
         });
         for rec in reg.store.sources().map_err(|e| e.to_string())? {
             match SourceConfig::from_stored_json(rec.spec, reg.key.as_ref()) {
                 Ok(cfg) => {
-                    if cfg.enable_relay {
-                        if let Err(e) = reg.start_relay(&cfg).await {
-                            warn!(source = %rec.id, error = %e.msg, "relay log not started");
+                    let relay = if cfg.enable_relay {
+                        match reg.start_relay(&cfg).await {
+                            Ok(r) => Some(r),
+                            Err(e) => {
+                                warn!(source = %rec.id, error = %e.msg, "relay log not started");
+                                None
+                            }
                         }
-                    }
-                    reg.sources
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(rec.id, cfg);
+                    } else {
+                        None
+                    };
+                    reg.add_source(cfg, relay);
                 }
                 Err(e) => {
                     warn!(source = %rec.id, error = %e, "stored source cannot be read; skipped")
@@ -128,7 +134,7 @@ impl Registry {
                     continue;
                 }
             };
-            match reg.spawn_task(cfg, rec.stage, rec.error.clone()) {
+            match reg.spawn_task(cfg, rec.stage, rec.error.clone()).await {
                 Ok(()) => info!(task = %rec.name, stage = %rec.stage, "task restored"),
                 Err(e) => {
                     warn!(task = %rec.name, error = %e.msg, "stored task cannot be restarted")
@@ -164,12 +170,17 @@ impl Registry {
         Ok(json!({"result": true, "msg": "", "ciphertext": c}))
     }
 
-    /// Stops every task actor (graceful shutdown keeps their stage, so they resume on start).
+    /// Stops every task actor (graceful shutdown keeps their stage, so they resume on start),
+    /// then every source supervisor (their relay logs stop and are awaited).
     pub async fn shutdown(&self) {
         let _changes = self.changes.lock().await;
         let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
         for (_, t) in tasks {
             let _ = t.addr.send(ferry_actors::task::Shutdown).await;
+        }
+        let sources = std::mem::take(&mut *self.sources.lock().unwrap_or_else(|e| e.into_inner()));
+        for (_, s) in sources {
+            let _ = s.addr.send(StopSource).await;
         }
     }
 }

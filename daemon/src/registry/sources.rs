@@ -3,19 +3,42 @@
 
 use std::sync::Arc;
 
-use ferry_actors::subtask;
+use actix::{Actor, Addr};
 use ferry_actors::relay_service::{RelayConfig, RelayService};
+use ferry_actors::source::{PurgeRelay, RelayCommandError, SourceActor, StopSource};
+use ferry_actors::subtask;
 use ferry_config::SourceConfig;
 use ferry_relay::{CheckpointStore, SourceRecord};
 use serde_json::{json, Value};
 use tracing::info;
 
-use super::{ApiError, Registry};
+use super::{ApiError, Registry, SourceEntry};
 use crate::wire::FileUpload;
 
 impl Registry {
+    /// Registers `cfg` with a new supervisor owning `relay`.
+    pub(super) fn add_source(&self, cfg: SourceConfig, relay: Option<RelayService>) {
+        let id = cfg.source_id.clone();
+        let actor = SourceActor::new(id.clone(), relay);
+        let addr = SourceActor::start_in_arbiter(&self.arbiter, move |_| actor);
+        self.sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, SourceEntry { config: cfg, addr });
+    }
+
+    /// The supervisor of source `id`.
+    pub(super) fn source_addr(&self, id: &str) -> Result<Addr<SourceActor>, ApiError> {
+        self.sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .map(|s| s.addr.clone())
+            .ok_or_else(|| ApiError::not_found(format!("source `{id}` does not exist")))
+    }
+
     /// Starts the relay log of a source with `enable-relay`.
-    pub(super) async fn start_relay(&self, cfg: &SourceConfig) -> Result<(), ApiError> {
+    pub(super) async fn start_relay(&self, cfg: &SourceConfig) -> Result<RelayService, ApiError> {
         let id = cfg.source_id.clone();
         let ep = subtask::endpoint(ferry_actors::error::Side::Upstream, &cfg.from)
             .map_err(|e| ApiError::bad(format!("source `{id}`: {e}")))?;
@@ -42,29 +65,23 @@ impl Registry {
         .await
         .map_err(|e| ApiError::bad(format!("source `{id}`: relay log: {e}")))?;
         info!(source = %id, "relay log started");
-        self.relays
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, Arc::new(relay));
-        Ok(())
+        Ok(relay)
     }
 
     /// `purge-relay -s SOURCE -f FILE`: deletes the relay log before `file` (never what a task
     /// still needs).
     pub async fn purge_relay(&self, id: &str, file: &str) -> Result<Value, ApiError> {
-        let relay = self
-            .relays
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .cloned()
-            .ok_or_else(|| {
-                ApiError::not_found(format!("source `{id}` has no relay log (enable-relay)"))
-            })?;
-        let done = relay
-            .purge_before_file(file)
+        let addr = self.source_addr(id)?;
+        let done = addr
+            .send(PurgeRelay {
+                file: file.to_string(),
+            })
             .await
-            .map_err(|e| ApiError::bad(e.to_string()))?;
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .map_err(|e| match e {
+                RelayCommandError::NoRelay(_) => ApiError::not_found(e.to_string()),
+                RelayCommandError::Relay(_) => ApiError::bad(e.to_string()),
+            })?;
         Ok(json!({"result": true, "msg": "", "source": id,
             "purgedEvents": done.report.count, "purgedBytes": done.report.bytes,
             "keptFrom": done.needed.map(|p| p.to_string()),
@@ -106,19 +123,18 @@ impl Registry {
         let spec = cfg
             .to_stored_json(self.key.as_ref())
             .map_err(|e| ApiError::internal(e.to_string()))?;
-        if cfg.enable_relay {
-            self.start_relay(&cfg).await?;
-        }
+        let relay = if cfg.enable_relay {
+            Some(self.start_relay(&cfg).await?)
+        } else {
+            None
+        };
         self.store
             .put_source(&SourceRecord {
                 id: id.clone(),
                 spec,
             })
             .map_err(|e| ApiError::internal(e.to_string()))?;
-        self.sources
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.clone(), cfg);
+        self.add_source(cfg, relay);
         info!(source = %id, "source created");
         Ok(
             json!({"result": true, "msg": "", "sources": [{"result": true, "msg": "", "source": id, "worker": "ferryd"}]}),
@@ -145,17 +161,15 @@ impl Registry {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(id);
-        if removed.is_none() {
+        let Some(entry) = removed else {
             return Err(ApiError::not_found(format!("source `{id}` does not exist")));
-        }
-        let relay = self
-            .relays
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
-        if let Some(relay) = relay {
-            relay.stop().await;
-        }
+        };
+        // The supervisor stops the relay log (and waits for it) before it ends.
+        entry
+            .addr
+            .send(StopSource)
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?;
         self.store
             .delete_source(id)
             .map_err(|e| ApiError::internal(e.to_string()))?;
@@ -169,7 +183,8 @@ impl Registry {
         let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
         let list: Vec<Value> = sources
             .iter()
-            .map(|(id, s)| {
+            .map(|(id, entry)| {
+                let s = &entry.config;
                 json!({"result": true, "msg": "", "source": id, "worker": "ferryd",
                        "host": s.from.host, "port": s.from.port, "user": s.from.user,
                        "enable-relay": s.enable_relay, "enable-gtid": s.enable_gtid})

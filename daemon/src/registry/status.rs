@@ -4,6 +4,7 @@ use actix::Addr;
 use ferry_actors::dm_status::{
     AllTasksResponse, SourceResponse, SourceStatus, TaskListEntry, TaskStatusResponse,
 };
+use ferry_actors::source::QueryRelay;
 use ferry_actors::task::{QueryStatus, TaskActor};
 use ferry_model::Stage;
 use serde_json::{json, Value};
@@ -18,16 +19,17 @@ impl Registry {
             .send(QueryStatus)
             .await
             .map_err(|e| ApiError::internal(e.to_string()))?;
-        let relays = self.relays.lock().unwrap_or_else(|e| e.into_inner());
-        let sources = st
-            .subtasks
-            .into_iter()
-            .map(|(source, sub)| {
-                let relay = relays.get(&source).map(|r| r.relay_status());
-                SourceResponse::ok(SourceStatus::new(source, relay), vec![sub])
-            })
-            .collect();
-        drop(relays);
+        let mut sources = Vec::with_capacity(st.subtasks.len());
+        for (source, sub) in st.subtasks {
+            let relay = match self.source_addr(&source) {
+                Ok(addr) => addr.send(QueryRelay).await.ok().flatten(),
+                Err(_) => None,
+            };
+            sources.push(SourceResponse::ok(
+                SourceStatus::new(source, relay),
+                vec![sub],
+            ));
+        }
         serde_json::to_value(TaskStatusResponse::ok(sources))
             .map_err(|e| ApiError::internal(e.to_string()))
     }

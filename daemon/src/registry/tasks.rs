@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use actix::{Actor, Addr};
 use ferry_actors::check;
+use ferry_actors::source::{RelayHandle, SourceActor};
 use ferry_actors::subtask::{self, Subtask};
 use ferry_actors::task::{Backoff, Pause, Resume, StageSink, Stop, TaskActor};
 use ferry_config::{SourceConfig, TaskConfig};
@@ -18,19 +19,33 @@ use super::{ApiError, Registry, TaskEntry};
 use crate::wire::FileUpload;
 
 impl Registry {
-    pub(super) fn subtasks(&self, cfg: &TaskConfig) -> Result<Vec<Subtask>, ApiError> {
-        let sources: HashMap<String, SourceConfig> = self
-            .sources
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+    /// The subtasks of `cfg`, each with its source's relay log (asked of the source's
+    /// supervisor) and the shared record of what tasks still need.
+    pub(super) async fn subtasks(&self, cfg: &TaskConfig) -> Result<Vec<Subtask>, ApiError> {
+        let (sources, supervisors): (
+            HashMap<String, SourceConfig>,
+            HashMap<String, Addr<SourceActor>>,
+        ) = {
+            let map = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+            (
+                map.iter()
+                    .map(|(k, v)| (k.clone(), v.config.clone()))
+                    .collect(),
+                map.iter()
+                    .map(|(k, v)| (k.clone(), v.addr.clone()))
+                    .collect(),
+            )
+        };
         let mut subs =
             subtask::build_subtasks(cfg, &sources).map_err(|e| ApiError::bad(e.to_string()))?;
-        let relays = self.relays.lock().unwrap_or_else(|e| e.into_inner());
         for sub in &mut subs {
-            sub.sync.relay = relays.get(&sub.source_id).cloned();
+            sub.sync.relay = match supervisors.get(&sub.source_id) {
+                Some(addr) => addr
+                    .send(RelayHandle)
+                    .await
+                    .map_err(|e| ApiError::internal(e.to_string()))?,
+                None => None,
+            };
             sub.sync.needed = self.needed.clone();
             sub.bulk.needed = self.needed.clone();
         }
@@ -49,7 +64,7 @@ impl Registry {
     pub async fn check_task(&self, up: &FileUpload) -> Result<Value, ApiError> {
         let cfg = self.parse_task(up)?;
         let mode = ferry_actors::subtask::task_mode(&cfg);
-        let subtasks = self.subtasks(&cfg)?;
+        let subtasks = self.subtasks(&cfg).await?;
         let items = check::check_subtasks(&subtasks, mode, &cfg.ignore_checking_items).await;
         Ok(check::report(&items))
     }
@@ -71,7 +86,7 @@ impl Registry {
                  stop it with `stop-task {name}` first"
             )));
         }
-        let subtasks = self.subtasks(&cfg)?;
+        let subtasks = self.subtasks(&cfg).await?;
         let items = check::check_subtasks(&subtasks, mode, &cfg.ignore_checking_items).await;
         let report = check::report(&items);
         if report["result"] != json!(true) {
@@ -80,7 +95,7 @@ impl Registry {
         if up.remove_meta {
             self.remove_meta(&cfg, &subtasks).await?;
         }
-        self.spawn_task(cfg, Stage::Running, None)?;
+        self.spawn_task(cfg, Stage::Running, None).await?;
         let sources: Vec<Value> = subtasks
             .iter()
             .map(|s| json!({"result": true, "msg": "", "source": s.source_id, "worker": "ferryd"}))
@@ -125,14 +140,14 @@ impl Registry {
         Ok(())
     }
 
-    pub(super) fn spawn_task(
+    pub(super) async fn spawn_task(
         &self,
         cfg: TaskConfig,
         stage: Stage,
         error: Option<String>,
     ) -> Result<(), ApiError> {
         let name = cfg.name.clone();
-        let subtasks = self.subtasks(&cfg)?;
+        let subtasks = self.subtasks(&cfg).await?;
         let spec = cfg
             .to_stored_json(self.key.as_ref())
             .map_err(|e| ApiError::internal(e.to_string()))?;
