@@ -15,6 +15,10 @@
 #   steady   sysbench oltp_insert / oltp_write_only for SECONDS on the upstream while
 #            Ferry (task-mode all) replicates; heartbeat lag and secondsBehindMaster.
 # Every result is checked against the upstream (row counts and checksums).
+# CEILING=0 skips the (slow) serial-replay ceiling runs of the catch-up part; PERF=1
+# records ferryd with `perf record` during each timed Ferry catch-up (perf.data and
+# perf.top.txt, a `perf report --no-children` top list, in that run's log directory);
+# BINS=label=dir[:preload],... compares several builds on the same backlogs.
 # Prints markdown tables and writes them to $WORKDIR/results.md.
 # Run as root.  See bench/README.md for the knobs and the columns.
 ENV_SECONDS=$SECONDS   # bash's SECONDS: the value from the environment, if any, +0 s
@@ -53,6 +57,11 @@ DEFAULT_BIN_DIR=${CARGO_TARGET_DIR:-$REPO/target}/release
 FERRY_BIN_DIR=${FERRY_BIN_DIR:-$DEFAULT_BIN_DIR}
 NO_BUILD=${NO_BUILD:-0}
 FERRY_TIMEOUT=${FERRY_TIMEOUT:-3600}
+CEILING=${CEILING:-1}            # 0 = skip the catch-up ceiling (serial replay) runs
+PERF=${PERF:-0}                  # 1 = perf record ferryd during each timed catch-up
+PERF_CALLGRAPH=${PERF_CALLGRAPH:-dwarf,8192}   # perf record --call-graph (fp needs frame pointers)
+PERF_FREQ=${PERF_FREQ:-499}      # perf record -F (samples per second per CPU)
+PERF_INLINE=${PERF_INLINE:-0}    # 1 = also charge samples to stages with inlined frames (perf.stages.txt; minutes)
 export DB_BUFFER_POOL=${DB_BUFFER_POOL:-1G}
 DB_REDO=${DB_REDO:-512M}
 
@@ -107,6 +116,8 @@ for v in TABLES ROWS TXN_ROWS RUNS SECONDS_RUN THREADS SB_TABLE_SIZE BATCH; do
 done
 [[ "$MIX_INSERTS" =~ ^[1-9][0-9]*$ && "$MIX_UPDATES" =~ ^[0-9]+$ && "$MIX_DELETES" =~ ^[0-9]+$ ]] \
     || die "MIX_INSERTS must be positive, MIX_UPDATES and MIX_DELETES non-negative integers"
+[[ "$CEILING" =~ ^[01]$ && "$PERF" =~ ^[01]$ && "$PERF_INLINE" =~ ^[01]$ ]] || die "CEILING, PERF and PERF_INLINE must be 0 or 1"
+[[ "$PERF_FREQ" =~ ^[1-9][0-9]*$ ]] || die "PERF_FREQ must be a positive integer"
 [ "$MIX_DELETES" -le "$MIX_INSERTS" ] || die "MIX_DELETES ($MIX_DELETES) > MIX_INSERTS ($MIX_INSERTS)"
 
 # --- what to run -------------------------------------------------------------------
@@ -144,6 +155,7 @@ command -v sysbench >/dev/null || need_pkgs+=(sysbench)
 [ -x /usr/bin/time ] || need_pkgs+=(time)
 command -v jq >/dev/null || need_pkgs+=(jq)
 command -v curl >/dev/null || need_pkgs+=(curl)
+[ "$PERF" = 1 ] && ! command -v perf >/dev/null && need_pkgs+=(linux-perf)
 "$PY" -c 'import pymysql' 2>/dev/null || need_pkgs+=(python3-pymysql)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     log "installing ${need_pkgs[*]} (apt)"
@@ -158,12 +170,35 @@ fi
 
 FERRYD=$FERRY_BIN_DIR/ferryd
 FERRYCTL=$FERRY_BIN_DIR/ferryctl
+# BINS: A/B runs of several builds on the same backlogs, interleaved: a comma-separated list
+# of label=dir[:preload-library] (e.g. base=/tmp/a,new=/tmp/b,new-jemalloc=/tmp/b:/usr/lib/
+# x86_64-linux-gnu/libjemalloc.so.2); each dir holds ferryd and ferryctl.  Default: one
+# build, FERRY_BIN_DIR, without a label.
+BIN_LABELS=() BIN_DIRS=() BIN_PRELOADS=()
+if [ -n "${BINS:-}" ]; then
+    IFS=, read -r -a _bins <<<"$BINS"
+    for b in "${_bins[@]}"; do
+        [[ "$b" =~ ^([A-Za-z0-9_]+)=([^:]+)(:(.+))?$ ]] || die "BINS entry '$b' is not label=dir[:preload] (label: letters, digits, _)"
+        BIN_LABELS+=("${BASH_REMATCH[1]}"); BIN_DIRS+=("${BASH_REMATCH[2]}"); BIN_PRELOADS+=("${BASH_REMATCH[4]}")
+        [ -x "${BASH_REMATCH[2]}/ferryd" ] && [ -x "${BASH_REMATCH[2]}/ferryctl" ] || die "BINS: no ferryd/ferryctl in ${BASH_REMATCH[2]}"
+        [ -z "${BASH_REMATCH[4]}" ] || [ -r "${BASH_REMATCH[4]}" ] || die "BINS: cannot read ${BASH_REMATCH[4]}"
+    done
+    NO_BUILD=1
+else
+    BIN_LABELS=("") BIN_DIRS=("$FERRY_BIN_DIR") BIN_PRELOADS=("")
+fi
+FERRYD_PRELOAD=
+use_bin() { # index: sets FERRYD, FERRYCTL, FERRYD_PRELOAD
+    FERRYD=${BIN_DIRS[$1]}/ferryd; FERRYCTL=${BIN_DIRS[$1]}/ferryctl; FERRYD_PRELOAD=${BIN_PRELOADS[$1]}
+}
+[ -z "${BINS:-}" ] || FERRYD=${BIN_DIRS[0]}/ferryd FERRYCTL=${BIN_DIRS[0]}/ferryctl
 if [ "$NO_BUILD" != 1 ] && [ "$FERRY_BIN_DIR" = "$DEFAULT_BIN_DIR" ]; then
     log "building Ferry: cargo build --release -p ferry-daemon"
     command -v cargo >/dev/null || export PATH=$HOME/.cargo/bin:$PATH
     (cd "$REPO" && cargo build --release -p ferry-daemon >&2) || die "cargo build --release -p ferry-daemon failed"
 fi
 [ -x "$FERRYD" ] && [ -x "$FERRYCTL" ] || die "Ferry binaries missing: $FERRYD and/or $FERRYCTL (build them or set FERRY_BIN_DIR)"
+use_bin 0
 
 mkdir -p "$WORKDIR" "$SRV" "$LOGS"
 rm -rf "$RES" "$LOGS"; mkdir -p "$RES" "$LOGS"
@@ -193,9 +228,14 @@ cleanup() {
     local rc=$?
     set +e
     if [ -s "$HB_PIDFILE" ]; then kill -TERM "$(cat "$HB_PIDFILE")" 2>/dev/null; rm -f "$HB_PIDFILE"; fi
+    if [ -s "$WORKDIR/perf.pid" ]; then
+        local pp; pp=$(cat "$WORKDIR/perf.pid")
+        tr '\0' ' ' <"/proc/$pp/cmdline" 2>/dev/null | grep -q '^perf record' && kill -INT "$pp" 2>/dev/null
+        rm -f "$WORKDIR/perf.pid"
+    fi
     if [ -s "$FERRYD_PIDFILE" ]; then
-        local fp; fp=$(cat "$FERRYD_PIDFILE")
-        if kill -0 "$fp" 2>/dev/null && tr '\0' ' ' <"/proc/$fp/cmdline" 2>/dev/null | grep -qF "$FERRYD"; then
+        local fp fbin; read -r fp fbin <"$FERRYD_PIDFILE"
+        if kill -0 "$fp" 2>/dev/null && tr '\0' ' ' <"/proc/$fp/cmdline" 2>/dev/null | grep -qF "${fbin:-$FERRYD}"; then
             log "stopping ferryd pid $fp"
             kill -TERM "$fp"; for _ in $(seq 100); do kill -0 "$fp" 2>/dev/null || break; sleep 0.1; done
             kill -KILL "$fp" 2>/dev/null
@@ -218,8 +258,8 @@ start_srv() { # kind port dir role -> prints pid
 # leftovers of an interrupted run (stop.sh only signals a server of that datadir)
 for d in "$DIR_MD_UP" "$DIR_DOWN" "$DIR_MY_UP"; do [ -d "$d" ] && "$DBS/stop.sh" "$d" --remove >&2; done
 if [ -s "$FERRYD_PIDFILE" ]; then
-    fp=$(cat "$FERRYD_PIDFILE")
-    if kill -0 "$fp" 2>/dev/null && tr '\0' ' ' <"/proc/$fp/cmdline" 2>/dev/null | grep -qF "$FERRYD"; then
+    read -r fp fbin <"$FERRYD_PIDFILE"
+    if kill -0 "$fp" 2>/dev/null && tr '\0' ' ' <"/proc/$fp/cmdline" 2>/dev/null | grep -qF "${fbin:-$FERRYD}"; then
         log "stopping ferryd pid $fp left by an interrupted run"; kill -TERM "$fp"; sleep 2; kill -KILL "$fp" 2>/dev/null || true
     fi
     rm -f "$FERRYD_PIDFILE"
@@ -321,9 +361,11 @@ start_ferryd() {
     if (exec 3<>"/dev/tcp/127.0.0.1/$PORT_FERRY") 2>/dev/null; then
         echo "reason=port $PORT_FERRY already in use" >>"$OUT"; return 1
     fi
-    "$FERRYD" --master-addr "127.0.0.1:$PORT_FERRY" --data-dir "$dd" --log-level "${FERRY_LOG_LEVEL:-info}" >"$W/ferryd.log" 2>&1 &
+    # env execs ferryd: $! is ferryd's PID
+    env ${FERRYD_PRELOAD:+LD_PRELOAD="$FERRYD_PRELOAD"} "$FERRYD" --master-addr "127.0.0.1:$PORT_FERRY" --data-dir "$dd" \
+        --log-level "${FERRY_LOG_LEVEL:-info}" >"$W/ferryd.log" 2>&1 &
     FP=$!
-    echo "$FP" >"$FERRYD_PIDFILE"
+    echo "$FP $FERRYD" >"$FERRYD_PIDFILE"
     deadline=$(( $(date +%s) + 30 ))
     until (exec 3<>"/dev/tcp/127.0.0.1/$PORT_FERRY") 2>/dev/null; do
         kill -0 "$FP" 2>/dev/null || { echo "reason=ferryd exited at start: $(tail -n 3 "$W/ferryd.log" | tr '\n' ' ')" >>"$OUT"; return 1; }
@@ -572,9 +614,11 @@ run_ferry_catchup() { # kind backlog relay
     RELAY_SEEN=0; RELAY_EXPECT=$relay
     # the clock runs from operate-source create (a relay starts pulling at once)
     cpu_mark 0 "$upid"
+    [ "$PERF" = 1 ] && { perf_start || return 1; }
     create_source_and_task "$relay" || return 1
     wait_synced_to "$f1" "$p1" "$FERRY_TIMEOUT" || return 1
     cpu_mark 1 "$upid"
+    [ "$PERF" = 1 ] && perf_stop
     relay_check "$relay" || return 1
     hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$FP/status")
     echo "$ST" >"$W/status.final.json"
@@ -583,6 +627,45 @@ run_ferry_catchup() { # kind backlog relay
     stop_ferryd "$FP"
     trap - EXIT
     rm -rf "$W/ferry-data"
+    [ "$PERF" = 1 ] && perf_report
+    return 0
+}
+
+# perf record of ferryd ($FP) into $W/perf.data while a catch-up is timed (PERF=1).
+# perf is started before the clock's first event and stopped (SIGINT, by its PID) right
+# after the last one; its own CPU runs on the same cores (the run's figures include it).
+perf_start() {
+    perf record -F "$PERF_FREQ" --call-graph "$PERF_CALLGRAPH" -p "$FP" -o "$W/perf.data" \
+        >"$W/perf.record.log" 2>&1 &
+    PERF_PID=$!
+    echo "$PERF_PID" >"$WORKDIR/perf.pid"
+    trap 'perf_stop; stop_ferryd '"$FP" EXIT
+    sleep 0.5   # let perf attach to every thread
+    kill -0 "$PERF_PID" 2>/dev/null || { echo "reason=perf record failed: $(tail -n 3 "$W/perf.record.log" | tr '\n' ' ')" >>"$OUT"; return 1; }
+}
+perf_stop() {
+    [ -n "${PERF_PID:-}" ] || return 0
+    kill -INT "$PERF_PID" 2>/dev/null || true
+    wait "$PERF_PID" 2>/dev/null || true
+    PERF_PID=
+    rm -f "$WORKDIR/perf.pid"
+}
+# flat top list by self time (perf.top.txt) and the same with callers (perf.callers.txt)
+perf_report() {
+    [ -s "$W/perf.data" ] || return 0
+    perf report -i "$W/perf.data" --no-children --stdio -g none --percent-limit 0.3 \
+        --sort symbol >"$W/perf.top.txt" 2>"$W/perf.report.log" || true
+    perf report -i "$W/perf.data" --no-children --stdio --percent-limit 0.5 \
+        -g caller,0.5,callee,function,percent --sort symbol >"$W/perf.callers.txt" 2>>"$W/perf.report.log" || true
+    perf report -i "$W/perf.data" --no-children --stdio -g none --sort dso >"$W/perf.dso.txt" 2>>"$W/perf.report.log" || true
+    # self / by owning Ferry function / inclusive (bench/perf_summary.py)
+    perf script -i "$W/perf.data" -F comm,tid,period,ip,sym --no-inline 2>>"$W/perf.report.log" \
+        | "$PY" "$HERE/perf_summary.py" 40 >"$W/perf.summary.txt" 2>>"$W/perf.report.log" || true
+    if [ "$PERF_INLINE" = 1 ]; then
+        perf script -i "$W/perf.data" -F comm,tid,period,ip,sym 2>>"$W/perf.report.log" \
+            | "$PY" "$HERE/perf_stages.py" >"$W/perf.stages.txt" 2>>"$W/perf.report.log" || true
+    fi
+    log "  perf: $W/perf.top.txt, perf.summary.txt"
 }
 
 # --- steady state ------------------------------------------------------------------------
@@ -693,15 +776,18 @@ for kind in "${UPS[@]}"; do
         for bl in "${BLS[@]}"; do
             make_backlog "$kind" "$bl"
             for run in $(seq 1 "$RUNS"); do
-                run_one "catchup.$kind.$bl.ceiling.$run" run_ceiling "$kind" "$bl"
+                [ "$CEILING" = 1 ] && run_one "catchup.$kind.$bl.ceiling.$run" run_ceiling "$kind" "$bl"
                 for relay in "${RELAYS[@]}"; do
                   for WK in "${WKS[@]}"; do
-                    id="catchup.$kind.$bl.ferry-r$relay-w$WK.$run"
+                   for bi in "${!BIN_DIRS[@]}"; do
+                    use_bin "$bi"
+                    id="catchup.$kind.$bl.ferry-r$relay-w$WK${BIN_LABELS[$bi]:+-${BIN_LABELS[$bi]}}.$run"
                     if [ "$relay" = 1 ] && [ "$RELAY_NA" = 1 ]; then
                         continue   # reported once, by the first relay run
                     fi
                     run_one "$id" run_ferry_catchup "$kind" "$bl" "$relay"
                     [ "$relay" = 1 ] && grep -q '^status=n/a' "$RES/$id" && RELAY_NA=1
+                   done
                   done
                 done
             done
@@ -722,6 +808,7 @@ for kind in "${UPS[@]}"; do
             for run in $(seq 1 "$RUNS"); do
                 for relay in "${RELAYS[@]}"; do
                   for WK in "${SWKS[@]}"; do
+                    use_bin 0
                     id="steady.$kind.$test.r$relay-w$WK-q$rl.$run"
                     if [ "$relay" = 1 ] && [ "$RELAY_NA" = 1 ]; then
                         continue   # reported once, by the first relay run
@@ -763,6 +850,8 @@ sb_rate=$SB_RATE
 buffer_pool=$DB_BUFFER_POOL
 redo=$DB_REDO
 runs=$RUNS
+bins=$(IFS=,; echo "${BIN_LABELS[*]}")
+bin_dirs=$(for i in "${!BIN_DIRS[@]}"; do printf '%s%s; ' "${BIN_LABELS[$i]:+${BIN_LABELS[$i]}=}" "${BIN_DIRS[$i]}${BIN_PRELOADS[$i]:+ (LD_PRELOAD ${BIN_PRELOADS[$i]})}"; done)
 EOF
 )
 FACTS="$FACTS" "$PY" - "$RES" "$BL" "$WORKDIR/results.md" <<'PYEOF'
@@ -807,6 +896,7 @@ def status(runs):
     return ok, note
 
 up_name = {"mariadb": "MariaDB 10.11", "mysql": "MySQL 9.7"}
+bins = [b for b in facts.get("bins", "").split(",") if b]
 out = ["# Ferry incremental-replication benchmark", ""]
 targets = []
 
@@ -829,9 +919,10 @@ if any(k.startswith("catchup.") for k in groups):
         ceil = med(ceil_ok, "wall")
         def app_key(a):
             if a == "ceiling":
-                return (0, 0, 0)
-            r, w = a.split("-")[1:]
-            return (1, int(r[1:]), -int(w[1:]))
+                return (0, 0, 0, 0)
+            p = a.split("-")
+            label = "-".join(p[3:])
+            return (1, int(p[1][1:]), -int(p[2][1:]), bins.index(label) if label in bins else 99)
         apps = sorted({k.split(".")[3] for k in groups if k.startswith("catchup.%s.%s." % (kind, b))}, key=app_key)
         for app in apps:
             runs = groups["catchup.%s.%s.%s" % (kind, b, app)]
@@ -841,7 +932,7 @@ if any(k.startswith("catchup.") for k in groups):
             if app == "ceiling":
                 name = "`mariadb-binlog \\| mariadb`" if kind == "mariadb" else "`mysqlbinlog \\| sed \\| mariadb`"
             else:
-                name = "**Ferry**"
+                name = "**Ferry**" + (" `%s`" % "-".join(app.split("-")[3:]) if len(app.split("-")) > 3 else "")
             if not ok:
                 out.append("| %s | %s | %d | %s | %s | %s | %s | – | – | – | – | – | – | – | – | – | %s |" % (
                     up_name[kind], b, changes, mib, name, relay, wk, note))
@@ -865,8 +956,12 @@ if any(k.startswith("catchup.") for k in groups):
             if app != "ceiling":
                 goal = 1.5 if b == "insert" else 2.0
                 rss = med(ok, "rss_kb") / 1024
-                targets.append("catch-up %s %s relay %s, %s workers: %.2f× the direct replay (target ≥ %.1f×: %s); peak RSS %.0f MiB (target < 512 MB: %s)" % (
-                    up_name[kind], b, relay, wk, speed or 0, goal, "met" if speed and speed >= goal else "MISSED",
+                vs = ("no ceiling run (CEILING=0)" if speed is None else
+                      "%.2f× the direct replay (target ≥ %.1f×: %s)" % (speed, goal, "met" if speed >= goal else "MISSED"))
+                targets.append("catch-up %s %s relay %s, %s workers%s: %s; ferryd %.1f µs per row change; peak RSS %.0f MiB (target < 512 MB: %s)" % (
+                    up_name[kind], b, relay, wk,
+                    " (%s)" % "-".join(app.split("-")[3:]) if len(app.split("-")) > 3 else "",
+                    vs, 1e6 * (cpu or 0) / changes if changes else 0,
                     rss, "met" if rss * 1048576 < 512e6 else "MISSED"))
     out += ["", "applier CPU s: for the ceiling the decoder (+ sed) and the client; for Ferry `ferryd`. "
             "Ferry's clock runs from `operate-source create` until `query-status` shows the backlog's end applied. "
@@ -921,7 +1016,7 @@ out += ["## Against the targets", ""] + ["- " + t for t in targets] + [""]
 out += ["Machine and setup:", ""]
 for k in ("date", "nproc", "cpu", "ram", "kernel", "fs", "loadavg", "mariadb", "mysql", "sysbench", "ferryd",
           "tables", "rows", "txn_rows", "mix", "workers", "batch", "threads", "seconds", "sb_table_size", "sb_rate",
-          "buffer_pool", "redo", "runs"):
+          "buffer_pool", "redo", "runs", "bin_dirs"):
     out.append("- %s: %s" % (k, facts.get(k, "?")))
 out.append("")
 text = "\n".join(out) + "\n"

@@ -32,6 +32,8 @@
 //!   rows on one writer; it never splits rows that collide. Non-ASCII collation equivalences
 //!   (accents, `ß`) are not folded and may then escape causality.
 
+use std::hash::Hasher;
+
 use ferry_model::TableName;
 
 use crate::reader::{RowChange, RowValue};
@@ -63,14 +65,38 @@ impl CausalityKey {
     /// The key of `index` of `table` with `values`, or `None` when a value is `NULL` or
     /// absent from the image.
     pub fn new(table: &TableName, index: &str, values: &[&RowValue]) -> Option<Self> {
-        let mut buf = Vec::with_capacity(32);
-        put_bytes(&mut buf, table.schema.as_bytes());
-        put_bytes(&mut buf, table.table.as_bytes());
-        put_bytes(&mut buf, index.as_bytes());
+        let mut buf = Self::prefix(table, index, values.len());
         for v in values {
             encode_value(&mut buf, v)?;
         }
         Some(Self(buf))
+    }
+
+    /// The key of the index on `columns` named `index` of `table`, with the values of
+    /// `image` (as [`CausalityKey::new`] with those values): `None` when a value is `NULL`,
+    /// absent from the image, or beyond its end.
+    fn of_image(
+        table: &TableName,
+        index: &str,
+        image: &[RowValue],
+        columns: &[usize],
+    ) -> Option<Self> {
+        let mut buf = Self::prefix(table, index, columns.len());
+        for &c in columns {
+            encode_value(&mut buf, image.get(c)?)?;
+        }
+        Some(Self(buf))
+    }
+
+    /// The encoded table and index names, with room for `values` small values.
+    fn prefix(table: &TableName, index: &str, values: usize) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(
+            24 + table.schema.len() + table.table.len() + index.len() + 17 * values,
+        );
+        put_bytes(&mut buf, table.schema.as_bytes());
+        put_bytes(&mut buf, table.table.as_bytes());
+        put_bytes(&mut buf, index.as_bytes());
+        buf
     }
 
     /// The table-wide key of `table` (for images that give no other key): the key of an
@@ -108,12 +134,23 @@ pub fn row_keys(keys: &TableKeys, change: &RowChange) -> Vec<CausalityKey> {
     if keys.indexes.is_empty() {
         return out;
     }
-    for image in [&change.before, &change.after].into_iter().flatten() {
+    // The after image of an update that keeps every key's values (the common case) gives
+    // the keys of its before image, already there: equal values encode alike.
+    let after = match (&change.before, &change.after) {
+        (Some(b), Some(a))
+            if keys
+                .indexes
+                .iter()
+                .all(|i| i.columns.iter().all(|&c| b.get(c) == a.get(c))) =>
+        {
+            None
+        }
+        (_, a) => a.as_ref(),
+    };
+    for image in [change.before.as_ref(), after].into_iter().flatten() {
         let mut found = false;
         for index in &keys.indexes {
-            let values: Option<Vec<&RowValue>> =
-                index.columns.iter().map(|&c| image.get(c)).collect();
-            let key = values.and_then(|v| CausalityKey::new(&keys.table, &index.name, &v));
+            let key = CausalityKey::of_image(&keys.table, &index.name, image, &index.columns);
             if let Some(key) = key {
                 found = true;
                 if !out.contains(&key) {
@@ -130,6 +167,72 @@ pub fn row_keys(keys: &TableKeys, change: &RowChange) -> Vec<CausalityKey> {
     }
     out
 }
+
+/// A fast, process-local hasher (the multiply-rotate of rustc's `FxHasher`), for maps that
+/// live within one call over one batch (splitting, folding): equality decides, so neither
+/// SipHash's flooding resistance nor a value stable across processes is needed (that is
+/// [`CausalityKey::stable_hash`]).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u16(&mut self, n: u16) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 
 fn put_bytes(buf: &mut Vec<u8>, b: &[u8]) {
     buf.extend_from_slice(&(b.len() as u64).to_le_bytes());
@@ -169,7 +272,8 @@ fn encode_value(buf: &mut Vec<u8>, v: &RowValue) -> Option<()> {
             while end > 0 && b[end - 1] == b' ' {
                 end -= 1;
             }
-            put_bytes(buf, &b[..end].to_ascii_lowercase());
+            buf.extend_from_slice(&(end as u64).to_le_bytes());
+            buf.extend(b[..end].iter().map(u8::to_ascii_lowercase));
         }
         RowValue::Bit(b) => {
             buf.push(6);

@@ -14,8 +14,8 @@ pub fn push_literal(out: &mut String, v: &RowValue, json_convert: bool) -> Resul
             return Err("not in the row image (set binlog_row_image=FULL on the upstream)".into())
         }
         RowValue::Null => out.push_str("NULL"),
-        RowValue::Int(n) => push_display(out, n),
-        RowValue::UInt(n) => push_display(out, n),
+        RowValue::Int(n) => push_i64(out, *n),
+        RowValue::UInt(n) => push_u64(out, *n),
         RowValue::Float(f) => {
             if !f.is_finite() {
                 return Err(format!("FLOAT value {f} has no SQL form"));
@@ -40,11 +40,11 @@ pub fn push_literal(out: &mut String, v: &RowValue, json_convert: bool) -> Resul
                 return Err(format!("BIT value of {} bytes", b.len()));
             }
             let n = b.iter().fold(0u64, |a, &x| (a << 8) | u64::from(x));
-            push_display(out, n);
+            push_u64(out, n);
         }
-        RowValue::Enum(i) => push_display(out, i),
-        RowValue::Set(m) => push_display(out, m),
-        RowValue::Year(y) => push_display(out, y),
+        RowValue::Enum(i) => push_u64(out, u64::from(*i)),
+        RowValue::Set(m) => push_u64(out, *m),
+        RowValue::Year(y) => push_u64(out, u64::from(*y)),
         RowValue::Date(d) => {
             let _ = write!(out, "'{:04}-{:02}-{:02}'", d.year, d.month, d.day);
         }
@@ -106,8 +106,26 @@ pub fn push_literal(out: &mut String, v: &RowValue, json_convert: bool) -> Resul
     Ok(())
 }
 
-fn push_display(out: &mut String, v: impl std::fmt::Display) {
-    let _ = write!(out, "{v}");
+/// The decimal digits of `n` (what `{n}` formats, without the formatting machinery).
+fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+}
+
+fn push_i64(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    push_u64(out, n.unsigned_abs());
 }
 
 fn check_micros(micros: u32) -> Result<(), String> {
@@ -126,14 +144,23 @@ fn push_micros(out: &mut String, micros: u32) {
     out.push('\'');
 }
 
-/// `0x…` (or `''` for the empty value, which has no hex form).
+/// `0x…` (or `''` for the empty value, which has no hex form), lowercase digits.
 pub(super) fn push_hex(out: &mut String, b: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     if b.is_empty() {
         out.push_str("''");
-    } else {
-        out.reserve(2 + 2 * b.len());
-        out.push_str("0x");
-        out.push_str(&hex::encode(b));
+        return;
+    }
+    out.reserve(2 + 2 * b.len());
+    out.push_str("0x");
+    // Through a stack buffer: no intermediate String, no per-character pushes.
+    let mut buf = [0u8; 256];
+    for chunk in b.chunks(buf.len() / 2) {
+        for (pair, &x) in buf.chunks_exact_mut(2).zip(chunk) {
+            pair[0] = DIGITS[usize::from(x >> 4)];
+            pair[1] = DIGITS[usize::from(x & 0x0f)];
+        }
+        out.push_str(std::str::from_utf8(&buf[..2 * chunk.len()]).unwrap_or_default());
     }
 }
 
@@ -255,5 +282,22 @@ mod tests {
         }]);
         assert!(lit(p).unwrap_err().contains("binlog_row_value_options"));
         assert!(lit(Absent).unwrap_err().contains("binlog_row_image"));
+    }
+
+    #[test]
+    fn hex_and_integer_literals_match_the_formatter() {
+        for len in [1usize, 127, 128, 129, 256, 300] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 % 256) as u8).collect();
+            assert_eq!(
+                lit(Bytes(bytes.clone())).unwrap(),
+                format!("0x{}", hex::encode(&bytes))
+            );
+        }
+        for n in [0i64, 1, -1, 9, 10, -10, 99, 100, 12_345, i64::MAX, i64::MIN] {
+            assert_eq!(lit(Int(n)).unwrap(), n.to_string());
+        }
+        for n in [0u64, 7, 10, u64::from(u32::MAX), u64::MAX] {
+            assert_eq!(lit(UInt(n)).unwrap(), n.to_string());
+        }
     }
 }

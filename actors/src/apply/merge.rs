@@ -21,9 +21,10 @@ impl TargetTable {
         let mut out = Vec::new();
         let mut cur: Option<(Vec<usize>, String)> = None;
         let mut tuple = String::new();
+        let mut cols = Vec::with_capacity(self.columns.len());
         for row in rows {
             self.check_width(row)?;
-            let cols = self.present(row);
+            self.present_into(row, &mut cols);
             tuple.clear();
             self.push_tuple(row, &cols, &mut tuple)?;
             match &mut cur {
@@ -34,7 +35,7 @@ impl TargetTable {
                 _ => {
                     let mut s = self.insert_prefix(&cols, safe);
                     s.push_str(&tuple);
-                    if let Some((_, done)) = cur.replace((cols, s)) {
+                    if let Some((_, done)) = cur.replace((cols.clone(), s)) {
                         out.push(done);
                     }
                 }

@@ -202,11 +202,13 @@ impl TargetTable {
             .map_err(|e| self.err(format!("column {}: {e}", self.quoted_cols[i])))
     }
 
-    /// Indexes of the written columns present in `row`.
-    pub(super) fn present(&self, row: &[RowValue]) -> Vec<usize> {
-        (0..self.columns.len())
-            .filter(|&i| !self.columns[i].generated && row[i] != RowValue::Absent)
-            .collect()
+    /// Indexes of the written columns present in `row`, into `out` (cleared first).
+    pub(super) fn present_into(&self, row: &[RowValue], out: &mut Vec<usize>) {
+        out.clear();
+        out.extend(
+            (0..self.columns.len())
+                .filter(|&i| !self.columns[i].generated && row[i] != RowValue::Absent),
+        );
     }
 
     /// Errors unless every written column is in `row` (full image).
@@ -322,7 +324,8 @@ impl TargetTable {
             self.check_full(after, "a safe-mode REPLACE")?;
             return Ok(vec![self.delete(before)?, self.insert(after, true)?]);
         }
-        let cols = self.present(after);
+        let mut cols = Vec::new();
+        self.present_into(after, &mut cols);
         if cols.is_empty() {
             return Ok(Vec::new());
         }

@@ -7,9 +7,10 @@
 //! on the batch and the number of writers, so a batch re-read after a crash is split exactly as
 //! before: that is what lets each writer skip precisely its own committed share.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
-use crate::causality::CausalityKey;
+use crate::causality::{CausalityKey, FxBuild};
 
 /// The writer of each change (same order as `keys`), for `workers` writers. `keys[i]` lists
 /// the causality keys of change `i` (never empty: use a table-wide key for keyless tables).
@@ -25,34 +26,35 @@ pub fn assign(keys: &[Vec<CausalityKey>], workers: usize) -> Vec<usize> {
         }
         x
     }
-    let mut first: HashMap<&CausalityKey, usize> = HashMap::with_capacity(n * 2);
+    let mut first: HashMap<&CausalityKey, usize, FxBuild> =
+        HashMap::with_capacity_and_hasher(n * 2, FxBuild::default());
     for (i, ks) in keys.iter().enumerate() {
         for k in ks {
-            match first.get(k) {
-                Some(&j) => {
-                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+            match first.entry(k) {
+                Entry::Occupied(e) => {
+                    let (a, b) = (find(&mut parent, i), find(&mut parent, *e.get()));
                     if a != b {
                         parent[a.max(b)] = a.min(b);
                     }
                 }
-                None => {
-                    first.insert(k, i);
+                Entry::Vacant(e) => {
+                    e.insert(i);
                 }
             }
         }
     }
-    let mut min_hash: HashMap<usize, u64> = HashMap::new();
+    // Per component root, the smallest stable hash of its keys.
+    let mut min_hash: Vec<u64> = vec![u64::MAX; n];
+    let mut roots: Vec<usize> = Vec::with_capacity(n);
     for (i, ks) in keys.iter().enumerate() {
         let root = find(&mut parent, i);
+        roots.push(root);
         let h = ks.iter().map(|k| k.stable_hash()).min().unwrap_or(0);
-        let e = min_hash.entry(root).or_insert(u64::MAX);
-        *e = (*e).min(h);
+        min_hash[root] = min_hash[root].min(h);
     }
-    (0..n)
-        .map(|i| {
-            let root = find(&mut parent, i);
-            (min_hash[&root] % workers as u64) as usize
-        })
+    roots
+        .into_iter()
+        .map(|root| (min_hash[root] % workers as u64) as usize)
         .collect()
 }
 

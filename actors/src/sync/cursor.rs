@@ -82,8 +82,19 @@ pub struct CursorError {
 
 #[derive(Debug, Clone)]
 enum PendingGtid {
-    Mysql(String, u64),
+    /// A MySQL GTID: its transaction number; its server UUID and tag are those of
+    /// the cursor's `mysql_sid`.
+    Mysql(u64),
     Mariadb(u32, u32, u64),
+}
+
+/// The server UUID and tag of the last MySQL GTID, with its key in the GTID set: formatted
+/// once per server, not once per transaction.
+#[derive(Debug, Clone)]
+struct MysqlSid {
+    sid: [u8; 16],
+    tag: Option<String>,
+    key: String,
 }
 
 /// The state machine. Feed it every event in order with [`Cursor::feed`].
@@ -98,6 +109,8 @@ pub struct Cursor {
     /// The transaction was opened by `BEGIN` (or a non-standalone MariaDB GTID).
     begun: bool,
     pending: Option<PendingGtid>,
+    /// The server of the last MySQL GTID.
+    mysql_sid: Option<MysqlSid>,
     /// Row changes seen in the current transaction.
     rows: u64,
     /// Changes of the first transaction to suppress (resuming inside it).
@@ -114,6 +127,7 @@ impl Cursor {
             in_txn: false,
             begun: false,
             pending: None,
+            mysql_sid: None,
             rows: 0,
             skip_first: start.skip_rows,
         }
@@ -135,10 +149,12 @@ impl Cursor {
 
     fn apply_pending(&mut self) {
         match self.pending.take() {
-            Some(PendingGtid::Mysql(key, gno)) => {
-                self.gtid
-                    .get_or_insert_with(|| GtidSet::Mysql(Default::default()))
-                    .add_mysql(&key, gno);
+            Some(PendingGtid::Mysql(gno)) => {
+                if let Some(m) = &self.mysql_sid {
+                    self.gtid
+                        .get_or_insert_with(|| GtidSet::Mysql(Default::default()))
+                        .add_mysql(&m.key, gno);
+                }
             }
             Some(PendingGtid::Mariadb(d, s, q)) => {
                 self.gtid
@@ -149,9 +165,9 @@ impl Cursor {
         }
     }
 
-    fn end_txn(&mut self, pos: &BinlogPosition) {
+    fn end_txn(&mut self, pos: BinlogPosition) {
         self.apply_pending();
-        self.boundary = pos.clone();
+        self.boundary = pos;
         self.in_txn = false;
         self.begun = false;
         self.rows = 0;
@@ -182,7 +198,15 @@ impl Cursor {
                 self.in_txn = true;
                 self.begun = false;
                 self.rows = 0;
-                self.pending = Some(PendingGtid::Mysql(gtid_key(&sid, tag.as_deref()), gno));
+                let known = self
+                    .mysql_sid
+                    .as_ref()
+                    .is_some_and(|m| m.sid == sid && m.tag == tag);
+                if !known {
+                    let key = gtid_key(&sid, tag.as_deref());
+                    self.mysql_sid = Some(MysqlSid { sid, tag, key });
+                }
+                self.pending = Some(PendingGtid::Mysql(gno));
             }
             EventBody::MariadbGtid {
                 domain,
@@ -241,7 +265,7 @@ impl Cursor {
                 }
             }
             EventBody::Xid { .. } => {
-                self.end_txn(&ev.pos);
+                self.end_txn(ev.pos);
                 out.push(Item::Commit {
                     point: self.point(),
                     timestamp: ev.timestamp,
@@ -261,7 +285,7 @@ impl Cursor {
                 } else if trimmed.eq_ignore_ascii_case("COMMIT")
                     || trimmed.eq_ignore_ascii_case("ROLLBACK")
                 {
-                    self.end_txn(&ev.pos);
+                    self.end_txn(ev.pos);
                     out.push(Item::Commit {
                         point: self.point(),
                         timestamp: ev.timestamp,
@@ -270,7 +294,7 @@ impl Cursor {
                     // A statement inside a transaction (e.g. SAVEPOINT): nothing to apply.
                 } else {
                     let before = self.point();
-                    self.end_txn(&ev.pos);
+                    self.end_txn(ev.pos);
                     out.push(Item::Statement {
                         schema,
                         sql,
@@ -464,6 +488,46 @@ mod tests {
             .unwrap();
         assert!(matches!(&out[2], Item::Commit { point, .. }
             if point.gtid.as_ref().unwrap().to_string() == "0-1-7" && point.pos == pos(200)));
+    }
+
+    #[test]
+    fn mysql_gtids_of_several_servers_and_tags_accumulate() {
+        let mut c = Cursor::new(&SyncPoint {
+            pos: pos(100),
+            gtid: None,
+            skip_rows: 0,
+        });
+        let mut out = Vec::new();
+        let (a, b) = ([0x11u8; 16], [0x22u8; 16]);
+        let gtids: [([u8; 16], Option<&str>, u64); 6] = [
+            (a, None, 1),
+            (b, None, 7),
+            (a, None, 2),
+            (a, Some("Tag"), 3),
+            (a, None, 4),
+            (b, None, 8),
+        ];
+        let mut want = GtidSet::Mysql(Default::default());
+        for (n, (sid, tag, gno)) in gtids.into_iter().enumerate() {
+            let at = 200 + 10 * n as u64;
+            let g = EventBody::MysqlGtid {
+                sid,
+                gno,
+                tag: tag.map(str::to_string),
+            };
+            c.feed(ev(at + 1, g), &mut out).unwrap();
+            c.feed(ev(at + 2, query("BEGIN")), &mut out).unwrap();
+            c.feed(ev(at + 3, EventBody::Xid { xid: 1 }), &mut out)
+                .unwrap();
+            want.add_mysql(&gtid_key(&sid, tag), gno);
+            assert_eq!(c.point().gtid.as_ref(), Some(&want));
+        }
+        assert_eq!(
+            want.to_string(),
+            "11111111-1111-1111-1111-111111111111:1-2:4,\
+             11111111-1111-1111-1111-111111111111:tag:3,\
+             22222222-2222-2222-2222-222222222222:7-8"
+        );
     }
 
     #[test]

@@ -30,10 +30,9 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use ferry_model::TableName;
-
 use super::target::TargetInfo;
 use super::writer::RowOp;
+use crate::causality::{FxBuild, FxHasher};
 use crate::reader::RowValue;
 
 /// One table's folded changes, in the order they are written.
@@ -131,9 +130,10 @@ fn hash_value(v: &RowValue, h: &mut impl Hasher) {
     }
 }
 
-fn key_hash(name: &TableName, img: &[RowValue], key: &[usize]) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    name.hash(&mut h);
+/// Hash of the key values of `img` (`key`: their columns); the table is told apart by
+/// equality of its index, not hashed.
+fn key_hash(img: &[RowValue], key: &[usize]) -> u64 {
+    let mut h = FxHasher::default();
     for &k in key {
         hash_value(&img[k], &mut h);
     }
@@ -163,41 +163,55 @@ fn next(net: Net, change: Change, i: usize, safe: bool) -> Option<Net> {
     })
 }
 
+/// No further net change in a hash chain.
+const END: usize = usize::MAX;
+
 /// Folds `ops` (see the module docs); `None` when the share must be written as it came.
 pub(super) fn fold(ops: &[RowOp], safe: bool) -> Option<Vec<Folded<'_>>> {
     let changes: Vec<Change> = ops.iter().map(classify).collect::<Option<_>>()?;
     // One target description per table name (a name reached through two column mappings
-    // is written as it came).
+    // is written as it came). Looked up by the description's address; names are compared
+    // only when a new description shows up.
     let mut tables: Vec<&Arc<TargetInfo>> = Vec::new();
-    let mut table_of: HashMap<&TableName, usize> = HashMap::new();
-    // Per key: (table, the change naming the key, net).
-    let mut nets: Vec<(usize, usize, Net)> = Vec::new();
-    let mut by_hash: HashMap<u64, Vec<usize>> = HashMap::with_capacity(ops.len());
+    let mut table_of: HashMap<*const TargetInfo, usize, FxBuild> = HashMap::default();
+    // Per key: (table, the change naming the key, net, next net of the same hash).
+    let mut nets: Vec<(usize, usize, Net, usize)> = Vec::with_capacity(ops.len());
+    // Key hash -> the last net of that hash (its chain goes on through `nets[n].3`).
+    let mut by_hash: HashMap<u64, usize, FxBuild> =
+        HashMap::with_capacity_and_hasher(ops.len(), FxBuild::default());
     for (i, (o, &c)) in ops.iter().zip(&changes).enumerate() {
-        let name = o.target.table.name();
-        let t = match table_of.get(name) {
-            Some(&t) if Arc::ptr_eq(tables[t], &o.target) => t,
-            Some(_) => return None,
+        let t = match table_of.get(&Arc::as_ptr(&o.target)) {
+            Some(&t) => t,
             None => {
+                let name = o.target.table.name();
+                if tables.iter().any(|t| t.table.name() == name) {
+                    return None;
+                }
                 tables.push(&o.target);
-                table_of.insert(name, tables.len() - 1);
+                table_of.insert(Arc::as_ptr(&o.target), tables.len() - 1);
                 tables.len() - 1
             }
         };
         let key = o.target.table.key();
         let img = key_image(o);
-        let h = key_hash(name, img, key);
-        let bucket = by_hash.entry(h).or_default();
-        let found = bucket.iter().copied().find(|&n| {
-            let (nt, first, _) = nets[n];
+        let h = key_hash(img, key);
+        let head = by_hash.get(&h).copied().unwrap_or(END);
+        let mut found = None;
+        let mut n = head;
+        while n != END {
+            let (nt, first, _, next) = nets[n];
             let other = key_image(&ops[first]);
-            nt == t && key.iter().all(|&k| other[k] == img[k])
-        });
+            if nt == t && key.iter().all(|&k| other[k] == img[k]) {
+                found = Some(n);
+                break;
+            }
+            n = next;
+        }
         match found {
             Some(n) => nets[n].2 = next(nets[n].2, c, i, safe)?,
             None => {
-                bucket.push(nets.len());
-                nets.push((t, i, next(Net::Nothing, c, i, safe)?));
+                by_hash.insert(h, nets.len());
+                nets.push((t, i, next(Net::Nothing, c, i, safe)?, head));
             }
         }
     }
@@ -212,7 +226,7 @@ pub(super) fn fold(ops: &[RowOp], safe: bool) -> Option<Vec<Folded<'_>>> {
         .collect();
     let before = |i: usize| ops[i].change.before.as_deref().unwrap_or_default();
     let after = |i: usize| ops[i].change.after.as_deref().unwrap_or_default();
-    for (t, _, net) in nets {
+    for (t, _, net, _) in nets {
         let f = &mut out[t];
         match net {
             Net::Insert { after: a } => f.inserts.push(after(a)),
@@ -240,6 +254,7 @@ mod tests {
     use crate::apply::{TargetColumn, TargetTable};
     use crate::causality::{CausalityKey, KeyIndex, TableKeys};
     use crate::reader::RowChange;
+    use ferry_model::TableName;
 
     fn target(unique_keys: usize) -> Arc<TargetInfo> {
         let name = TableName::new("d", "t");

@@ -146,7 +146,12 @@ pub async fn apply(
     what: &str,
 ) -> Result<(), TaskError> {
     let result = async {
-        let mut packet = String::with_capacity(PACKET_BYTES + 4096);
+        // Sized for what is sent (at most one packet's worth): a share is usually far
+        // smaller than a packet, and a large allocation per share costs more than its bytes.
+        let need = "START TRANSACTION;COMMIT;".len()
+            + stmts.iter().map(|s| s.len() + 1).sum::<usize>()
+            + progress.len();
+        let mut packet = String::with_capacity(need.min(PACKET_BYTES + 4096));
         packet.push_str("START TRANSACTION");
         for s in stmts
             .iter()

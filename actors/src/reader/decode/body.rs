@@ -5,15 +5,19 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use ferry_model::BinlogPosition;
-use mysql_async::binlog::events::{Event, EventData, RowsEventData};
+use mysql_async::binlog::events::{Event, EventData, RowsEventData, TableMapEvent};
 use mysql_async::binlog::BinlogChecksumAlg;
+use mysql_common::binlog::EventStreamReader;
 
-use super::{parse, EventDecoder, FL_STANDALONE, HEARTBEAT_V2, MARIADB_GTID_EVENT};
+use super::{
+    parse, EventDecoder, MappedTable, Scratch, FL_STANDALONE, HEARTBEAT_V2, MARIADB_GTID_EVENT,
+    MAX_MAPPED_TABLES,
+};
 use crate::reader::rows::{decode_rows, TablePlan};
 use crate::reader::{EventBody, ReaderError, RowsKind};
 
 impl EventDecoder {
-    pub(super) fn body(&self, event: &Event, type_code: u8) -> Result<EventBody, ReaderError> {
+    pub(super) fn body(&mut self, event: &Event, type_code: u8) -> Result<EventBody, ReaderError> {
         if type_code == MARIADB_GTID_EVENT {
             return decode_mariadb_gtid(event.data(), event.header().server_id())
                 .ok_or_else(|| self.err(type_code, "MariaDB GTID event too short"));
@@ -21,7 +25,15 @@ impl EventDecoder {
         if type_code == HEARTBEAT_V2 {
             return Ok(EventBody::Heartbeat);
         }
-        let data = parse(|| event.read_data()).map_err(|e| self.err(type_code, e))?;
+        let data = match parse(|| event.read_data()) {
+            Ok(d) => d,
+            Err(e) => {
+                // The driver may have taken a table map this decoder could not read: forget
+                // what was derived from table maps rather than risk a stale one.
+                self.scratch.tables.clear();
+                return Err(self.err(type_code, e));
+            }
+        };
         let Some(data) = data else {
             return Ok(EventBody::Other { type_code });
         };
@@ -50,9 +62,16 @@ impl EventDecoder {
                 schema: t.database_name().into_owned(),
                 table: t.table_name().into_owned(),
                 columns: t.columns_count(),
-                names: column_names(&t),
+                names: self.mapped(&t, event.data()),
             },
-            EventData::RowsEvent(r) => self.rows(&r, event, type_code)?,
+            EventData::RowsEvent(r) => rows_body(
+                &self.esr,
+                &mut self.scratch,
+                self.decode_rows,
+                &r,
+                event.data(),
+            )
+            .map_err(|e| self.err(type_code, e))?,
             EventData::GtidEvent(g) => EventBody::MysqlGtid {
                 sid: g.sid(),
                 gno: g.gno(),
@@ -63,89 +82,122 @@ impl EventDecoder {
         })
     }
 
-    fn rows(
-        &self,
-        r: &RowsEventData<'_>,
-        event: &Event,
-        type_code: u8,
-    ) -> Result<EventBody, ReaderError> {
-        let kind = match r {
-            RowsEventData::WriteRowsEventV1(_) | RowsEventData::WriteRowsEvent(_) => {
-                RowsKind::Insert
+    /// Remembers the table map `t` (event data `map`) and returns its column names: those
+    /// already derived when the table id is mapped again by the same bytes (every
+    /// transaction maps its tables again).
+    fn mapped(&mut self, t: &TableMapEvent<'_>, map: &[u8]) -> Option<Arc<[String]>> {
+        let id = t.table_id();
+        if let Some(m) = self.scratch.tables.get(&id) {
+            if m.map == map {
+                return m.names.clone();
             }
-            RowsEventData::UpdateRowsEventV1(_)
-            | RowsEventData::UpdateRowsEvent(_)
-            | RowsEventData::PartialUpdateRowsEvent(_) => RowsKind::Update,
-            RowsEventData::DeleteRowsEventV1(_) | RowsEventData::DeleteRowsEvent(_) => {
-                RowsKind::Delete
-            }
-        };
-        let table_id = r.table_id();
-        let stmt_end = r
-            .flags()
-            .contains(mysql_async::binlog::RowsEventFlags::STMT_END);
-        if !self.decode_rows {
-            return Ok(EventBody::Rows {
-                kind,
-                table_id,
-                rows: 0,
-                stmt_end,
-                changes: Vec::new(),
-                raw: Bytes::new(),
-            });
         }
-        let tme = self
-            .esr
-            .get_tme(table_id)
-            .ok_or_else(|| self.err(type_code, format!("no table map for id {table_id}")))?;
-        // Only for errors: not built for every event.
-        let table = || {
-            format!(
-                "`{}`.`{}` (table id {table_id})",
-                tme.database_name(),
-                tme.table_name()
-            )
-        };
-        let shared = matches!(r, RowsEventData::PartialUpdateRowsEvent(_));
-        // The driver indexes column metadata without bounds checks in places: a malformed
-        // event must not bring the process down.
-        let decoded = catch_unwind(AssertUnwindSafe(|| {
-            if r.num_columns() != tme.columns_count() {
-                return Err(format!(
-                    "the rows event has {} columns, its table map {}",
-                    r.num_columns(),
-                    tme.columns_count()
-                ));
-            }
-            let plan = TablePlan::new(tme)?;
-            let before: Option<Vec<bool>> = r
-                .columns_before_image()
-                .map(|b| b.iter().map(|x| *x).collect());
-            let after: Option<Vec<bool>> = r
-                .columns_after_image()
-                .map(|b| b.iter().map(|x| *x).collect());
-            decode_rows(
-                &plan,
-                r.rows_data(),
-                before.as_deref(),
-                after.as_deref(),
-                shared,
-            )
-        }));
-        let changes = match decoded {
-            Ok(Ok(c)) => c,
-            Ok(Err(e)) => return Err(self.err(type_code, format!("{}: {e}", table()))),
-            Err(_) => return Err(self.err(type_code, format!("{}: malformed rows event", table()))),
-        };
-        Ok(EventBody::Rows {
+        if self.scratch.tables.len() >= MAX_MAPPED_TABLES {
+            self.scratch.tables.clear();
+        }
+        let names = column_names(t);
+        self.scratch.tables.insert(
+            id,
+            MappedTable {
+                map: map.to_vec(),
+                names: names.clone(),
+                plan: None,
+            },
+        );
+        names
+    }
+}
+
+/// The rows of rows event `r` (event data `data`) into [`EventBody::Rows`]; errors are the
+/// reasons of [`EventDecoder::err`]. Free of the decoder (its parts are passed) so that `r`
+/// may borrow the decoder's format description.
+pub(super) fn rows_body(
+    esr: &EventStreamReader,
+    scratch: &mut Scratch,
+    decode: bool,
+    r: &RowsEventData<'_>,
+    data: &[u8],
+) -> Result<EventBody, String> {
+    let kind = match r {
+        RowsEventData::WriteRowsEventV1(_) | RowsEventData::WriteRowsEvent(_) => RowsKind::Insert,
+        RowsEventData::UpdateRowsEventV1(_)
+        | RowsEventData::UpdateRowsEvent(_)
+        | RowsEventData::PartialUpdateRowsEvent(_) => RowsKind::Update,
+        RowsEventData::DeleteRowsEventV1(_) | RowsEventData::DeleteRowsEvent(_) => RowsKind::Delete,
+    };
+    let table_id = r.table_id();
+    let stmt_end = r
+        .flags()
+        .contains(mysql_async::binlog::RowsEventFlags::STMT_END);
+    if !decode {
+        return Ok(EventBody::Rows {
             kind,
             table_id,
-            rows: changes.len(),
-            changes,
+            rows: 0,
             stmt_end,
-            raw: Bytes::copy_from_slice(event.data()),
-        })
+            changes: Vec::new(),
+            raw: Bytes::new(),
+        });
     }
+    let tme = esr
+        .get_tme(table_id)
+        .ok_or_else(|| format!("no table map for id {table_id}"))?;
+    // Only for errors: not built for every event.
+    let table = || {
+        format!(
+            "`{}`.`{}` (table id {table_id})",
+            tme.database_name(),
+            tme.table_name()
+        )
+    };
+    let shared = matches!(r, RowsEventData::PartialUpdateRowsEvent(_));
+    // The column plan of the table map, made once per table map.
+    let cached = scratch.tables.get(&table_id).and_then(|m| m.plan.clone());
+    let (before, after) = (&mut scratch.before, &mut scratch.after);
+    // The driver indexes column metadata without bounds checks in places: a malformed
+    // event must not bring the process down.
+    let decoded = catch_unwind(AssertUnwindSafe(|| {
+        if r.num_columns() != tme.columns_count() {
+            return Err(format!(
+                "the rows event has {} columns, its table map {}",
+                r.num_columns(),
+                tme.columns_count()
+            ));
+        }
+        let plan = match cached {
+            Some(p) => p,
+            None => Arc::new(TablePlan::new(tme)?),
+        };
+        let before = r.columns_before_image().map(|b| {
+            before.clear();
+            before.extend(b.iter().map(|x| *x));
+            &before[..]
+        });
+        let after = r.columns_after_image().map(|b| {
+            after.clear();
+            after.extend(b.iter().map(|x| *x));
+            &after[..]
+        });
+        decode_rows(&plan, r.rows_data(), before, after, shared).map(|rows| (rows, plan))
+    }));
+    let changes = match decoded {
+        Ok(Ok((c, plan))) => {
+            if let Some(m) = scratch.tables.get_mut(&table_id) {
+                m.plan.get_or_insert(plan);
+            }
+            c
+        }
+        Ok(Err(e)) => return Err(format!("{}: {e}", table())),
+        Err(_) => return Err(format!("{}: malformed rows event", table())),
+    };
+    Ok(EventBody::Rows {
+        kind,
+        table_id,
+        rows: changes.len(),
+        changes,
+        stmt_end,
+        raw: Bytes::copy_from_slice(data),
+    })
 }
 
 /// Decodes a MariaDB GTID event body: `seq_no u64 LE | domain_id u32 LE | flags u8 | ...`.

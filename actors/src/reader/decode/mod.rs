@@ -18,8 +18,10 @@
 //! - no panic on malformed input: sizes are checked first, and the parser runs under
 //!   `catch_unwind` as a last resort.
 
+use std::collections::HashMap;
 use std::io::{BufReader, Cursor, Read};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 use ferry_model::BinlogPosition;
 use mysql_async::binlog::events::{Event, TransactionPayloadEvent};
@@ -27,27 +29,25 @@ use mysql_async::binlog::{BinlogChecksumAlg, EventFlags, EventType};
 use mysql_async::binlog::{BinlogVersion, TransactionPayloadCompressionType};
 use mysql_common::binlog::EventStreamReader;
 
+use super::rows::TablePlan;
 use super::{EventBody, ReaderError, SourceEvent};
 
 mod body;
+mod plain;
 mod raw;
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+use crate::reader::event_header::header_bytes;
 pub(super) use body::decode_mariadb_gtid;
 pub(super) use raw::crc32;
 pub(crate) use raw::raw_bytes;
-#[cfg(test)]
-use crate::reader::event_header::header_bytes;
 
-/// MariaDB `GTID_EVENT`.
-pub(crate) const MARIADB_GTID_EVENT: u8 = 162;
-/// MySQL `HEARTBEAT_LOG_EVENT_V2` (not decoded by the driver).
-pub(crate) const HEARTBEAT_V2: u8 = 0x29;
-/// MySQL `TRANSACTION_PAYLOAD_EVENT`.
-pub(crate) const TRANSACTION_PAYLOAD: u8 = 40;
-/// Length of the common event header.
-pub(crate) const HEADER_LEN: usize = 19;
+pub(crate) use crate::reader::event_header::{
+    HEADER_LEN, HEARTBEAT_V2_EVENT as HEARTBEAT_V2, MARIADB_GTID_EVENT,
+    TRANSACTION_PAYLOAD_EVENT as TRANSACTION_PAYLOAD,
+};
 /// MariaDB GTID flag: the group is a single statement without `COMMIT`/XID.
 const FL_STANDALONE: u8 = 1;
 /// Largest event accepted (MySQL's `max_allowed_packet` is at most 1 GiB).
@@ -68,7 +68,34 @@ pub struct EventDecoder {
     payload: Option<Payload>,
     /// Decode the row images of rows events.
     decode_rows: bool,
+    /// What rows events reuse.
+    scratch: Scratch,
 }
+
+/// What the decoder keeps for rows events.
+#[derive(Default)]
+pub(super) struct Scratch {
+    /// What was derived from each table map (column names, the column plan), kept while
+    /// the table id is mapped by the same bytes.
+    tables: HashMap<u64, MappedTable>,
+    /// Bitmaps of the columns in a rows event's images.
+    before: Vec<bool>,
+    after: Vec<bool>,
+}
+
+/// What the decoder derived from one table map.
+struct MappedTable {
+    /// The table map event's data (post-header and body, no checksum).
+    map: Vec<u8>,
+    /// Its column names (`binlog_row_metadata=FULL`).
+    names: Option<Arc<[String]>>,
+    /// Its column plan, made by the first rows event that needs it.
+    plan: Option<Arc<TablePlan>>,
+}
+
+/// Table maps remembered at most (a busy server maps thousands of tables only after DDL or
+/// table-cache evictions; past this the memory is given back and rebuilt as needed).
+const MAX_MAPPED_TABLES: usize = 4096;
 
 impl std::fmt::Debug for EventDecoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -100,6 +127,7 @@ impl EventDecoder {
             seen_fde: false,
             payload: None,
             decode_rows: true,
+            scratch: Scratch::default(),
         }
     }
 
@@ -154,6 +182,14 @@ impl EventDecoder {
             ));
         }
         check_size(raw).map_err(|r| self.err(type_code, r))?;
+        if let Some(ev) = self.decode_plain(raw, type_code)? {
+            return Ok(ev);
+        }
+        self.decode_parsed(raw, type_code)
+    }
+
+    /// [`Self::decode`] through the driver's parser.
+    fn decode_parsed(&mut self, raw: &[u8], type_code: u8) -> Result<SourceEvent, ReaderError> {
         let event = parse(|| self.esr.read(raw))
             .map_err(|r| self.err(type_code, r))?
             .ok_or_else(|| self.err(type_code, "empty event"))?;
@@ -259,14 +295,26 @@ impl EventDecoder {
                 || type_code == EventType::HEARTBEAT_EVENT as u8
                 || type_code == HEARTBEAT_V2);
 
-        let crc32 = matches!(
+        let has_crc = matches!(
             footer.get_checksum_alg(),
             Ok(Some(BinlogChecksumAlg::BINLOG_CHECKSUM_ALG_CRC32))
         );
-        if self.verify_checksum && crc32 && !inner {
+        if self.verify_checksum && has_crc && !inner {
             if let Some(stored) = event.checksum() {
                 let stored = u32::from_le_bytes(stored);
-                let computed = event.calc_checksum(BinlogChecksumAlg::BINLOG_CHECKSUM_ALG_CRC32);
+                // The driver's checksum re-serializes the header (a format description's
+                // without its in-use flag, and with its algorithm byte); any other event's
+                // checksum covers exactly its raw bytes but the last four.
+                let plain = type_code != EventType::FORMAT_DESCRIPTION_EVENT as u8
+                    && !header
+                        .flags()
+                        .contains(EventFlags::LOG_EVENT_BINLOG_IN_USE_F)
+                    && raw.len() >= HEADER_LEN + 4;
+                let computed = if plain {
+                    crc32(&raw[..raw.len() - 4])
+                } else {
+                    event.calc_checksum(BinlogChecksumAlg::BINLOG_CHECKSUM_ALG_CRC32)
+                };
                 if stored != computed {
                     return Err(ReaderError::Checksum {
                         addr: self.label.clone(),
@@ -290,7 +338,8 @@ impl EventDecoder {
         if let EventBody::Rotate { next } = &body {
             self.pos = next.clone();
         } else if !artificial && !inner {
-            self.pos = self.advance(header.event_size(), header.log_pos());
+            // Same file: only the offset moves (no copy of the file name).
+            self.pos.pos = self.next_offset(header.event_size(), header.log_pos());
         }
         Ok(SourceEvent {
             pos: self.pos.clone(),
@@ -304,6 +353,14 @@ impl EventDecoder {
     /// Position after an event of `size` bytes whose header says it ends at `log_pos`
     /// (32-bit): `pos + size` when it agrees, else `log_pos` with the high bits of `pos`.
     fn advance(&self, size: u32, log_pos: u32) -> BinlogPosition {
+        BinlogPosition {
+            name: self.pos.name.clone(),
+            pos: self.next_offset(size, log_pos),
+        }
+    }
+
+    /// The offset part of [`Self::advance`].
+    fn next_offset(&self, size: u32, log_pos: u32) -> u64 {
         let cur = self.pos.pos;
         let mut next = cur + u64::from(size);
         if next as u32 != log_pos {
@@ -312,10 +369,7 @@ impl EventDecoder {
                 next += 1 << 32;
             }
         }
-        BinlogPosition {
-            name: self.pos.name.clone(),
-            pos: next,
-        }
+        next
     }
 
     /// The (fake) rotate the server sends before the format description: whether it ends

@@ -4,6 +4,7 @@ use mysql_async::binlog::events::Event;
 use mysql_async::binlog::EventType;
 
 use super::HEADER_LEN;
+use crate::reader::event_header::header_bytes;
 
 /// The raw bytes of an event parsed by the driver: its header, its data and the checksum
 /// suffix (for a format description, the checksum algorithm byte and the checksum) that the
@@ -42,25 +43,6 @@ pub(crate) fn raw_bytes(event: &Event) -> Result<Vec<u8>, String> {
         n => return Err(format!("unexpected {n}-byte event suffix")),
     }
     Ok(raw)
-}
-
-/// A common event header.
-pub(crate) fn header_bytes(
-    timestamp: u32,
-    type_code: u8,
-    server_id: u32,
-    size: u32,
-    log_pos: u32,
-    flags: u16,
-) -> [u8; HEADER_LEN] {
-    let mut h = [0u8; HEADER_LEN];
-    h[0..4].copy_from_slice(&timestamp.to_le_bytes());
-    h[4] = type_code;
-    h[5..9].copy_from_slice(&server_id.to_le_bytes());
-    h[9..13].copy_from_slice(&size.to_le_bytes());
-    h[13..17].copy_from_slice(&log_pos.to_le_bytes());
-    h[17..19].copy_from_slice(&flags.to_le_bytes());
-    h
 }
 
 /// CRC-32 (IEEE), as binlog checksums use.
