@@ -42,16 +42,6 @@ impl Stages {
         self.names.insert(handle.id(), name);
     }
 
-    /// Number of stages still running.
-    pub fn len(&self) -> usize {
-        self.set.len()
-    }
-
-    /// True when no stage is running.
-    pub fn is_empty(&self) -> bool {
-        self.set.is_empty()
-    }
-
     /// Runs `main` (the stage whose result is the pipeline's, on this task) until it ends or
     /// another stage panics. A stage that ends normally is not a failure (a reader ends after
     /// handing its error to the next stage). When `main` fails, the other stages are stopped

@@ -5,6 +5,9 @@ use super::{Item, RowOp};
 use crate::mailbox::Weigh;
 use crate::reader::{RowChange, RowValue};
 
+/// Estimated bytes of one JSON value of a partial JSON update.
+const JSON_VALUE: usize = 64;
+
 /// Fixed cost of one value (the enum itself).
 const VALUE: usize = std::mem::size_of::<RowValue>();
 
@@ -14,10 +17,8 @@ fn value_bytes(v: &RowValue) -> usize {
             RowValue::Decimal(s) => s.len(),
             RowValue::Bytes(b) | RowValue::Bit(b) => b.len(),
             RowValue::Json(j) => j.as_str().len(),
-            RowValue::PartialJson(p) => p
-                .iter()
-                .map(|op| op.path.len() + op.value.as_ref().map_or(0, |v| v.to_string().len()))
-                .sum(),
+            // An estimate without rendering the values (weighing is on the hot path).
+            RowValue::PartialJson(p) => p.iter().map(|op| op.path.len() + JSON_VALUE).sum(),
             _ => 0,
         }
 }

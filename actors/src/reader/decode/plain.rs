@@ -11,6 +11,7 @@ use mysql_common::io::ParseBuf;
 use mysql_common::proto::MyDeserialize;
 
 use super::{body, crc32, parse, EventDecoder, HEADER_LEN};
+use crate::reader::event_header::Header;
 use crate::reader::{EventBody, ReaderError, SourceEvent};
 
 impl EventDecoder {
@@ -35,10 +36,16 @@ impl EventDecoder {
             Ok(Some(BinlogChecksumAlg::BINLOG_CHECKSUM_ALG_OFF)) | Ok(None) => false,
             Err(_) => return Ok(None),
         };
-        let le_u32 =
-            |at: usize| u32::from_le_bytes([raw[at], raw[at + 1], raw[at + 2], raw[at + 3]]);
-        let (timestamp, server_id, size, log_pos) = (le_u32(0), le_u32(5), le_u32(9), le_u32(13));
-        let flags = EventFlags::from_bits_truncate(u16::from_le_bytes([raw[17], raw[18]]));
+        let Some(header) = Header::read(raw) else {
+            return Ok(None);
+        };
+        let (timestamp, server_id, size, log_pos) = (
+            header.timestamp,
+            header.server_id,
+            header.size,
+            header.log_pos,
+        );
+        let flags = EventFlags::from_bits_truncate(header.flags);
         let data = &raw[HEADER_LEN..raw.len() - if crc { 4 } else { 0 }];
         // Parsed first; the checksum is verified before the body is made (as the driver's way
         // does), and whatever does not parse goes the driver's way, which reports it.
