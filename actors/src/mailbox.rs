@@ -147,6 +147,34 @@ impl<T> Inbox<T> {
     pub fn is_empty(&self) -> bool {
         self.rx.is_empty()
     }
+
+    /// This inbox shared by several instances of one stage (a pool of loaders): each message
+    /// goes to the one that asks first.
+    pub fn shared(self) -> SharedInbox<T> {
+        SharedInbox {
+            inner: Arc::new(tokio::sync::Mutex::new(self)),
+        }
+    }
+}
+
+/// An inbox served by several instances of one stage ([`Inbox::shared`]).
+pub struct SharedInbox<T> {
+    inner: Arc<tokio::sync::Mutex<Inbox<T>>>,
+}
+
+impl<T> Clone for SharedInbox<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> SharedInbox<T> {
+    /// The next message; `None` once every sender is gone and the mailbox is empty.
+    pub async fn recv(&self) -> Option<T> {
+        self.inner.lock().await.recv().await
+    }
 }
 
 impl<T: Weigh> Weigh for Vec<T> {
@@ -263,5 +291,31 @@ mod tests {
             assert_eq!(rx.recv().await.unwrap().0, 3);
             assert!(rx.recv().await.is_none());
         });
+    }
+
+    #[tokio::test]
+    async fn a_shared_inbox_hands_each_message_to_one_instance() {
+        let (tx, rx) = mailbox::<Msg>("shared", Bounds::new(8, 1 << 20));
+        let rx = rx.shared();
+        let (a, b) = (rx.clone(), rx.clone());
+        let take = |r: SharedInbox<Msg>| {
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                while let Some(Msg(n)) = r.recv().await {
+                    got.push(n);
+                }
+                got
+            })
+        };
+        let (ta, tb) = (take(a), take(b));
+        drop(rx);
+        for n in 0..100 {
+            tx.send(Msg(n)).await.unwrap();
+        }
+        drop(tx);
+        let mut all = ta.await.unwrap();
+        all.extend(tb.await.unwrap());
+        all.sort_unstable();
+        assert_eq!(all, (0..100).collect::<Vec<_>>());
     }
 }

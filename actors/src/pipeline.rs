@@ -2,16 +2,23 @@
 //! stages, and nothing else. Read top to bottom, it is the data flow of DESIGN.md:
 //!
 //! ```text
-//!  full phase (bulk-load group, bulk::run):
-//!    planner ─chunks─▶ dumpers ×threads ─blocks─▶ loaders ×pool-size ─▶ downstream
+//!  full phase, each copy round (run_copy_round):
+//!    planner ◀─[chunk-requests]─▶ dumper ×threads ─[chunk-loads]─▶ loader ×pool-size ─▶ downstream
+//!    (chunk queue:                (snapshot read,  + the chunk's     (one transaction per
+//!     fewest in flight             encode)           block channel)   chunk, with its ledger
+//!     per table first)                                                row)
 //!
 //!  incremental phase (run_sync):
 //!    relay log or upstream
-//!      └─▶ reader ──[binlog-items]──▶ coordinator ──[writer-shares]──▶ writer ×worker-count
-//!          (binlog source,            (filter: block-allow-list,          (one downstream
-//!           cursor)                    event filters; route: target        transaction per
-//!                                      from the schema history; batch,     share, with its
-//!                                      fold, split; DDL barrier)           progress row)
+//!      └─▶ reader ─[binlog-items]─▶ filter ─[filtered-items]─▶ router ─[routed-items]─▶ …
+//!          (binlog source,          (block-allow-list,          (routes: the
+//!           cursor)                  event filters on rows)      target table)
+//!
+//!      … ─▶ coordinator ──[writer-shares]──▶ writer ×worker-count
+//!           (columns from the schema         (one downstream transaction
+//!            history; batch, fold, split;     per share, with its progress
+//!            DDL barrier)                     row)
+//!
 //!      poller (upstream position for query-status)
 //! ```
 //!
@@ -25,30 +32,93 @@ use std::sync::Arc;
 
 use ferry_relay::CheckpointStore;
 
-use crate::bulk::{self, BulkProgress, BulkSpec};
+use crate::bulk::{self, group, BulkProgress, BulkSpec};
 use crate::error::TaskError;
 use crate::mailbox::{mailbox, Bounds};
 use crate::stages::Stages;
-use crate::sync::{self, Handoff, SyncSpec, SyncStatus};
+use crate::sync::{self, Handoff, RowFilter, RowRouter, SyncSpec, SyncStatus};
 use ferry_model::Location;
 
-/// reader → coordinator: one message per binlog event that yields items. 64 MiB bounds what
-/// a burst of large row events can hold before the coordinator takes them.
-pub const BINLOG_ITEMS: Bounds = Bounds::new(64, 64 << 20);
+/// reader → filter → router → coordinator: each message carries the items of the events that
+/// were ready to read, up to 1024 items or 4 MiB. 32 MiB per mailbox bounds what a burst of
+/// large row events holds between two stages.
+pub const BINLOG_ITEMS: Bounds = Bounds::new(16, 32 << 20);
 
 /// coordinator → each writer: the writer's share of the next batch, while it applies the
 /// current one. A share is at most a batch (`4 × batch × worker-count` changes, at least
 /// 1024); one heavier than the byte bound passes alone.
 pub const WRITER_SHARES: Bounds = Bounds::new(1, 64 << 20);
 
-/// Runs the full phase of a subtask (the bulk-load group wires its planner, dumpers and
-/// loaders itself: see [`bulk`]); returns the position the copy is consistent with.
+/// dumper → planner: a request for the next chunk (one per dumper at a time).
+pub const CHUNK_REQUESTS: Bounds = Bounds::new(64, 64 << 10);
+
+/// dumpers → loaders: a chunk to load, whose blocks follow through its own channel of
+/// [`bulk::BLOCKS_IN_FLIGHT`] × [`bulk::BLOCK_BYTES`]: the group holds at most
+/// `threads × 4 × 256 KiB` of rows.
+pub const CHUNK_LOADS: Bounds = Bounds::new(1, 64 << 10);
+
+/// Runs the full phase of a subtask in copy rounds ([`bulk::run`]: the start position, the
+/// plan, the rounds; each round's copy is [`run_copy_round`]); returns the position the copy
+/// is consistent with.
 pub async fn run_full(
     spec: &BulkSpec,
-    store: &dyn CheckpointStore,
+    store: &Arc<dyn CheckpointStore>,
     progress: &Arc<BulkProgress>,
 ) -> Result<Location, TaskError> {
     bulk::run(spec, store, progress).await
+}
+
+/// Copies the chunks of one round with the bulk-load group: a planner handing out the chunks
+/// of `queue`, one dumper per snapshot connection of `workers`, `pool-size` loaders.
+/// Returns when every dumper has finished (or at the first error).
+pub(crate) async fn run_copy_round(
+    ctx: Arc<bulk::CopyCtx>,
+    queue: bulk::queue::ChunkQueue,
+    workers: Vec<mysql_async::Conn>,
+    (pool, pool_size): (&mysql_async::Pool, usize),
+    store: &Arc<dyn CheckpointStore>,
+    progress: &Arc<BulkProgress>,
+) -> Result<(), TaskError> {
+    let mut stages = Stages::new();
+
+    let (ask_out, ask_in) = mailbox("chunk-requests", CHUNK_REQUESTS);
+    stages.spawn("planner", group::run_planner(queue, ask_in));
+
+    let (load_out, load_in) = mailbox("chunk-loads", CHUNK_LOADS);
+    let load_in = load_in.shared();
+    for l in 0..pool_size {
+        let loader = group::run_loader(ctx.clone(), pool.clone(), load_in.clone());
+        stages.spawn(format!("loader-{l}"), loader);
+    }
+    drop(load_in);
+
+    let dumpers = workers.len();
+    let (result_out, mut result_in) = tokio::sync::mpsc::channel(dumpers.max(1));
+    for (worker, conn) in workers.into_iter().enumerate() {
+        let dumper = group::Dumper {
+            worker,
+            conn,
+            ctx: ctx.clone(),
+            store: store.clone(),
+            progress: progress.clone(),
+            planner: ask_out.clone(),
+            loaders: load_out.clone(),
+        };
+        stages.spawn(
+            format!("dumper-{worker}"),
+            group::run_dumper(dumper, result_out.clone()),
+        );
+    }
+    drop(result_out);
+
+    stages
+        .run(async {
+            for _ in 0..dumpers {
+                result_in.recv().await.ok_or(TaskError::Cancelled)??;
+            }
+            Ok(())
+        })
+        .await
 }
 
 /// Runs the incremental phase of a subtask until an error (or until the task is cancelled,
@@ -62,9 +132,17 @@ pub async fn run_sync(
     let prepared = sync::prepare(spec, handoff, &status, store).await?;
     let mut stages = Stages::new();
 
-    let (items_out, items_in) = mailbox("binlog-items", BINLOG_ITEMS);
+    let (read_out, read_in) = mailbox("binlog-items", BINLOG_ITEMS);
     let start = prepared.start().clone();
-    stages.spawn("reader", sync::read_binlog(spec.clone(), start, items_out));
+    stages.spawn("reader", sync::read_binlog(spec.clone(), start, read_out));
+
+    let (kept_out, kept_in) = mailbox("filtered-items", BINLOG_ITEMS);
+    let filter = RowFilter::new(spec.balist.clone(), spec.filter.clone());
+    stages.spawn("filter", sync::run_filter(filter, read_in, kept_out));
+
+    let (routed_out, routed_in) = mailbox("routed-items", BINLOG_ITEMS);
+    let router = RowRouter::new(spec.router.clone());
+    stages.spawn("router", sync::run_router(router, kept_in, routed_out));
     stages.spawn(
         "poller",
         sync::poll_master(spec.upstream.clone(), status.clone()),
@@ -82,5 +160,5 @@ pub async fn run_sync(
     }
 
     let mut coordinator = prepared.coordinator(spec, status, writers);
-    stages.run(coordinator.run(items_in)).await
+    stages.run(coordinator.run(routed_in)).await
 }

@@ -201,7 +201,7 @@ async fn run_subtask(
     backoff: Backoff,
 ) {
     let span = info_span!("subtask", source = %sub.source_id);
-    crate::supervisor::supervise(&state, backoff, || run_once(&sub, &state, store.as_ref()))
+    crate::supervisor::supervise(&state, backoff, || run_once(&sub, &state, &store))
         .instrument(span)
         .await
 }
@@ -211,7 +211,7 @@ async fn run_subtask(
 async fn run_once(
     sub: &Subtask,
     state: &Mutex<SubtaskState>,
-    store: &dyn CheckpointStore,
+    store: &Arc<dyn CheckpointStore>,
 ) -> Result<(), TaskError> {
     let task = &sub.bulk.task;
     let mut handoff = None;
@@ -255,7 +255,7 @@ async fn run_once(
         st.unit = Unit::Sync;
         st.sync.clone()
     };
-    pipeline::run_sync(&sub.sync, handoff, status, store).await
+    pipeline::run_sync(&sub.sync, handoff, status, store.as_ref()).await
 }
 
 impl Actor for TaskActor {

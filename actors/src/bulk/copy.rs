@@ -1,23 +1,23 @@
-//! The copy: dumpers take chunks off the queue and stream each from their snapshot into one
-//! downstream transaction (`LOAD DATA LOCAL` or multi-row `INSERT`) with its ledger row.
+//! The copy of one chunk: the dump (rows read from a snapshot, encoded into blocks) and the
+//! load (the blocks streamed into one downstream transaction, `LOAD DATA LOCAL` or
+//! multi-row `INSERT`, with the chunk's ledger row). The stages that run them are in
+//! [`super::group`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use ferry_model::{Chunk, ChunkId, TableName};
-use ferry_relay::{CheckpointStore, ChunkDone};
 use futures::{StreamExt, TryStreamExt};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Pool, Row, Value};
 use std::sync::atomic::Ordering::Relaxed;
 use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, info_span, warn, Instrument};
 
 use super::encode::LoadFormat;
-use super::tables::{is_definition_changed, is_no_such_table, Selected};
+use super::tables::Selected;
 use super::{
-    encode, queue, sql, BulkProgress, OnDuplicate, BLOCKS_IN_FLIGHT, BLOCK_BYTES,
+    encode, sql, BulkProgress, OnDuplicate, BLOCK_BYTES,
     INSERT_STATEMENT_BYTES,
 };
 use crate::db::{Endpoint, Flavor};
@@ -25,7 +25,7 @@ use crate::error::TaskError;
 use crate::schema;
 
 /// What every chunk copy shares.
-pub(super) struct CopyCtx {
+pub(crate) struct CopyCtx {
     pub(super) task: String,
     pub(super) source_id: String,
     pub(super) upstream: Endpoint,
@@ -47,108 +47,7 @@ pub(super) struct CopyCtx {
     pub(super) committed: std::sync::Mutex<Vec<(ChunkId, (u64, u64))>>,
 }
 
-/// One dumper worker: takes chunks off the queue until it is empty.
-pub(super) async fn dumper(
-    worker: usize,
-    mut conn: Conn,
-    ctx: &CopyCtx,
-    queue: &queue::ChunkQueue,
-    pool: &Pool,
-    store: &dyn CheckpointStore,
-    progress: &BulkProgress,
-) -> Result<(), TaskError> {
-    while let Some(chunk) = queue.take() {
-        let sel = ctx.tables[&chunk.id.table].clone();
-        let copied = copy_chunk(&mut conn, ctx, pool, &sel, &chunk, progress)
-            .instrument(info_span!("chunk", table = %chunk.id.table, ordinal = chunk.id.ordinal))
-            .await;
-        queue.release(&chunk.id.table);
-        let (rows, bytes) = match copied {
-            Err(e) if is_no_such_table(&e) => {
-                // Dropped or renamed after the start position: the binlog replays the DROP
-                // (or the RENAME, whose new name is copied when the plan is made again).
-                warn!(table = %chunk.id.table, chunk = chunk.id.ordinal, error = %e,
-                    "table gone upstream during the copy; its remaining chunks are skipped");
-                queue.drop_table(&chunk.id.table);
-                ctx.gone
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(chunk.id.table.clone());
-                continue;
-            }
-            Err(e) if is_definition_changed(&e) => {
-                // Rebuilt (or a column renamed or dropped) after the snapshot was taken: the
-                // table's remaining chunks are copied in a later round, from new snapshots.
-                warn!(table = %chunk.id.table, chunk = chunk.id.ordinal, error = %e,
-                    "table changed by DDL under its copy; its remaining chunks are copied again from a later position");
-                queue.drop_table(&chunk.id.table);
-                ctx.changed
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((chunk.id.table.clone(), e.to_string()));
-                continue;
-            }
-            other => other?,
-        };
-        store.put_chunk_done(
-            &ctx.task,
-            &ctx.source_id,
-            &ChunkDone {
-                id: chunk.id.clone(),
-                rows,
-                bytes,
-            },
-        )?;
-        progress.chunk_committed(&chunk.id.table, rows, bytes);
-        ctx.committed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((chunk.id.clone(), (rows, bytes)));
-        let labels = [
-            ("task", ctx.task.clone()),
-            ("source_id", ctx.source_id.clone()),
-        ];
-        metrics::counter!("ferry_load_rows_total", &labels).increment(rows);
-        metrics::counter!("ferry_load_bytes_total", &labels).increment(bytes);
-        metrics::counter!("ferry_load_chunks_total", &labels).increment(1);
-        debug!(worker, table = %chunk.id.table, chunk = chunk.id.ordinal, rows, bytes, "chunk committed");
-    }
-    Ok(())
-}
-
 pub(super) type Block = std::io::Result<Bytes>;
-
-/// Streams one chunk from the snapshot into one downstream transaction.
-pub(super) async fn copy_chunk(
-    up: &mut Conn,
-    ctx: &CopyCtx,
-    pool: &Pool,
-    sel: &Selected,
-    chunk: &Chunk,
-    progress: &BulkProgress,
-) -> Result<(u64, u64), TaskError> {
-    let (tx, rx) = mpsc::channel::<Block>(BLOCKS_IN_FLIGHT);
-    let (done_tx, done_rx) = oneshot::channel::<(u64, u64)>();
-    let what = format!(
-        "chunk {} of {} → {}",
-        chunk.id.ordinal, chunk.id.table, sel.target
-    );
-    let dump = async {
-        let r = dump_chunk(up, ctx, sel, chunk, tx, progress).await;
-        if let Ok(counts) = &r {
-            let _ = done_tx.send(*counts);
-        }
-        r
-    };
-    let load = load_chunk(ctx, pool, sel, chunk, rx, done_rx, &what);
-    let (dumped, loaded) = tokio::join!(dump, load);
-    match (dumped, loaded) {
-        (Ok(counts), Ok(())) => Ok(counts),
-        // A dump error is the cause; the load then only saw its stream fail.
-        (Err(e), _) => Err(e),
-        (Ok(_), Err(e)) => Err(e),
-    }
-}
 
 /// Reads a chunk's rows and sends them as encoded blocks; returns (rows, bytes).
 pub(super) async fn dump_chunk(

@@ -14,6 +14,7 @@
 mod chunking;
 mod copy;
 pub mod encode;
+pub(crate) mod group;
 mod identity;
 pub mod plan;
 pub mod progress;
@@ -30,14 +31,14 @@ use ferry_model::{Chunk, ChunkId, Location, TableName};
 use ferry_relay::{CheckpointStore, ChunkDone};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
-use tracing::{debug, info, info_span, warn, Instrument};
+use tracing::{debug, info, warn};
 
 use crate::db::{Endpoint, Flavor, ServerInfo};
 use crate::error::TaskError;
 use crate::rules::{BlockAllowList, Router};
 use crate::schema::TargetCaps;
 use chunking::plan_table;
-use copy::{dumper, CopyCtx};
+pub(crate) use copy::CopyCtx;
 use encode::LoadFormat;
 pub use progress::BulkProgress;
 use rounds::{copied, open_round, records, reset_tables, to_recopy, Listed, Opening, MAX_ROUNDS};
@@ -117,9 +118,10 @@ pub(super) fn init(list: &[&str]) -> Vec<String> {
 /// Runs (or resumes) the full phase; returns its start position (the hand-off point).
 pub async fn run(
     spec: &BulkSpec,
-    store: &dyn CheckpointStore,
-    progress: &BulkProgress,
+    shared_store: &Arc<dyn CheckpointStore>,
+    progress: &Arc<BulkProgress>,
 ) -> Result<Location, TaskError> {
+    let store = shared_store.as_ref();
     let up = &spec.upstream;
     let down = &spec.downstream;
     let mut ctl = up.connect(init(UPSTREAM_INIT)).await?;
@@ -295,7 +297,7 @@ pub async fn run(
 
         let copied = copy_round(
             spec,
-            store,
+            shared_store,
             progress,
             &mut opening,
             &plan,
@@ -457,8 +459,8 @@ struct RoundCopy {
 #[allow(clippy::too_many_arguments)]
 async fn copy_round(
     spec: &BulkSpec,
-    store: &dyn CheckpointStore,
-    progress: &BulkProgress,
+    store: &Arc<dyn CheckpointStore>,
+    progress: &Arc<BulkProgress>,
     opening: &mut Opening,
     plan: &[Chunk],
     done: &HashMap<ChunkId, (u64, u64)>,
@@ -501,7 +503,6 @@ async fn copy_round(
         ?format,
         "copying"
     );
-    let queue = Arc::new(queue::ChunkQueue::new(pending));
     let down = &spec.downstream;
     let pool = down.pool(init(DOWNSTREAM_INIT), spec.pool_size.max(1));
     let ctx = Arc::new(CopyCtx {
@@ -524,17 +525,16 @@ async fn copy_round(
         changed: Default::default(),
         committed: Default::default(),
     });
-    let jobs = std::mem::take(&mut opening.workers)
-        .into_iter()
-        .enumerate()
-        .map(|(i, conn)| {
-            let ctx = ctx.clone();
-            let queue = queue.clone();
-            let pool = pool.clone();
-            async move { dumper(i, conn, &ctx, &queue, &pool, store, progress).await }
-                .instrument(info_span!("dumper", worker = i))
-        });
-    let result = futures::future::try_join_all(jobs).await;
+    let workers = std::mem::take(&mut opening.workers);
+    let result = crate::pipeline::run_copy_round(
+        ctx.clone(),
+        queue::ChunkQueue::new(pending),
+        workers,
+        (&pool, spec.pool_size.max(1)),
+        store,
+        progress,
+    )
+    .await;
     let _ = pool.disconnect().await;
     result?;
     fn take<T>(m: &std::sync::Mutex<Vec<T>>) -> Vec<T> {

@@ -1,10 +1,9 @@
-//! The chunk queue shared by the dumpers. It hands out the next chunk of the table that has
+//! The chunk queue of one copy round, owned by the planner stage. It hands out the next chunk of the table that has
 //! the fewest chunks in flight (ties: the most chunks left), so that concurrent loads go to
 //! different tables: loads into one table contend on its indexes and, on MariaDB/MySQL 5.7's
 //! default `innodb_autoinc_lock_mode=1`, serialize on its AUTO-INC lock.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Mutex;
 
 use ferry_model::{Chunk, TableName};
 
@@ -17,7 +16,7 @@ struct PerTable {
 /// Pending chunks, grouped by table.
 #[derive(Default)]
 pub struct ChunkQueue {
-    tables: Mutex<BTreeMap<TableName, PerTable>>,
+    tables: BTreeMap<TableName, PerTable>,
 }
 
 impl ChunkQueue {
@@ -31,15 +30,13 @@ impl ChunkQueue {
                 .pending
                 .push_back(c);
         }
-        Self {
-            tables: Mutex::new(tables),
-        }
+        Self { tables }
     }
 
     /// Takes the next chunk, or `None` when every chunk has been handed out.
-    pub fn take(&self) -> Option<Chunk> {
-        let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
-        let (_, t) = tables
+    pub fn take(&mut self) -> Option<Chunk> {
+        let (_, t) = self
+            .tables
             .iter_mut()
             .filter(|(_, t)| !t.pending.is_empty())
             .min_by_key(|(_, t)| (t.in_flight, usize::MAX - t.pending.len()))?;
@@ -48,17 +45,15 @@ impl ChunkQueue {
     }
 
     /// Forgets the pending chunks of `table` (it no longer exists upstream).
-    pub fn drop_table(&self, table: &TableName) {
-        let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(t) = tables.get_mut(table) {
+    pub fn drop_table(&mut self, table: &TableName) {
+        if let Some(t) = self.tables.get_mut(table) {
             t.pending.clear();
         }
     }
 
     /// Records that a chunk taken from this queue is finished (committed or failed).
-    pub fn release(&self, table: &TableName) {
-        let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(t) = tables.get_mut(table) {
+    pub fn release(&mut self, table: &TableName) {
+        if let Some(t) = self.tables.get_mut(table) {
             t.in_flight = t.in_flight.saturating_sub(1);
         }
     }
@@ -83,7 +78,7 @@ mod tests {
 
     #[test]
     fn concurrent_takes_spread_over_tables() {
-        let q = ChunkQueue::new(
+        let mut q = ChunkQueue::new(
             (0..3)
                 .map(|i| chunk("a", i))
                 .chain((0..3).map(|i| chunk("b", i)))

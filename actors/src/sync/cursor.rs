@@ -33,6 +33,31 @@ pub enum Item {
         rows: u64,
         /// Event timestamp.
         timestamp: u32,
+        /// The downstream table, named by the router stage (`None` as the cursor reads it).
+        target: Option<Arc<TableName>>,
+    },
+    /// A row change the filter stage dropped (block-allow-list or an `Ignore` rule): only its
+    /// place in the transaction is kept, for positions.
+    Skipped {
+        /// Upstream table.
+        table: Arc<TableName>,
+        /// Changes of its transaction up to and including this one.
+        rows: u64,
+        /// Event timestamp.
+        timestamp: u32,
+    },
+    /// A row change an event filter rule with action `Error` refuses: the task stops here.
+    Refused {
+        /// Upstream table.
+        table: Arc<TableName>,
+        /// The kind of change (`insert`, `update`, `delete`).
+        event: crate::rules::EventType,
+        /// The rule's name.
+        rule: String,
+        /// Changes of its transaction up to and including this one.
+        rows: u64,
+        /// Event timestamp.
+        timestamp: u32,
     },
     /// A transaction ended (XID or `COMMIT`) at `point`.
     Commit {
@@ -261,6 +286,7 @@ impl Cursor {
                         change,
                         rows: self.rows,
                         timestamp: ev.timestamp,
+                        target: None,
                     });
                 }
             }

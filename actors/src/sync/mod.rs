@@ -1,9 +1,9 @@
 //! The Sync unit (incremental replication) of one subtask:
 //!
 //! ```text
-//! upstream ─binlog─▶ reader task (source + Cursor) ─items─▶ coordinator ─shares─▶ writers ×N
-//!                         bounded channel                   filter, route,      one downstream
-//!                                                           batch, split        txn per share
+//! upstream ─binlog─▶ reader ─items─▶ filter ─items─▶ router ─items─▶ coordinator ─shares─▶ writers ×N
+//!                  (source +        (balist,         (routes)         batch, fold,          one downstream
+//!                   Cursor)          event filters)                   split; DDL            txn per share
 //! ```
 //!
 //! * Every channel is bounded: a slow downstream stops the coordinator, which stops the
@@ -29,6 +29,8 @@ mod needed;
 mod point;
 mod progress;
 pub mod rename;
+mod row_filter;
+mod row_route;
 mod schema_ops;
 mod schema_track;
 mod status;
@@ -59,6 +61,8 @@ use crate::relay_service::RelayService;
 use crate::rules::{BlockAllowList, EventFilter, Router};
 use applier::{Applier, MySqlApplier};
 pub(crate) use binlog_input::{poll_master, read_binlog};
+pub(crate) use row_filter::{run_filter, RowFilter};
+pub(crate) use row_route::{run_router, RowRouter};
 use coordinator::ledger::Origin;
 pub(crate) use coordinator::{run_writer, Coordinator, Job};
 use progress::Resume;
@@ -131,9 +135,33 @@ pub struct Handoff {
     pub safe_until: Option<Location>,
 }
 
-/// A reader → coordinator message: the items of one binlog event, or the error that ended
-/// the reader.
-pub(crate) type ItemBatch = Result<Vec<Item>, TaskError>;
+/// A message between the Sync unit's stages (reader → filter → router → coordinator): the
+/// items of one or more binlog events, or the error that ended a stage before.
+pub(crate) type ItemBatch = Result<Items, TaskError>;
+
+/// Items in a message, weighed once as the reader gathered them (the stages after it change
+/// rows in place or drop their images, so the weight stays an upper bound).
+#[derive(Debug, Default)]
+pub(crate) struct Items {
+    /// The items, in binlog order.
+    pub items: Vec<Item>,
+    /// Their estimated bytes ([`crate::mailbox::Weigh`]).
+    pub bytes: usize,
+}
+
+impl Items {
+    /// Appends `item`, weighing it.
+    pub fn push(&mut self, item: Item) {
+        self.bytes += crate::mailbox::Weigh::weight(&item);
+        self.items.push(item);
+    }
+}
+
+impl crate::mailbox::Weigh for Items {
+    fn weight(&self) -> usize {
+        self.bytes + std::mem::size_of::<Self>()
+    }
+}
 
 /// What the Sync unit starts from, read by [`prepare`]: the downstream control connection,
 /// where to resume, and the schema history there. [`crate::pipeline::run_sync`] wires the

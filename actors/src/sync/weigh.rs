@@ -40,7 +40,11 @@ impl Weigh for Item {
             + match self {
                 Item::Row { change, .. } => change_bytes(change),
                 Item::Statement { schema, sql, .. } => schema.len() + sql.len(),
-                Item::Commit { .. } | Item::Advance { .. } | Item::Heartbeat => 0,
+                Item::Refused { rule, .. } => rule.len(),
+                Item::Skipped { .. }
+                | Item::Commit { .. }
+                | Item::Advance { .. }
+                | Item::Heartbeat => 0,
             }
     }
 }

@@ -12,6 +12,7 @@ use rand::Rng;
 
 mod ddl;
 mod faults;
+mod filters;
 mod memory;
 mod relay_log;
 mod start_positions;

@@ -15,7 +15,7 @@ mod statement;
 #[cfg(test)]
 mod stream;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -71,10 +71,7 @@ fn refused(e: LedgerError) -> TaskError {
     TaskError::Blocked(e.to_string())
 }
 
-/// Where a table's changes go: `None` when filtered out.
-type Decided = Option<TableName>;
-
-/// The Sync unit's coordinator stage (filter, route, batch, split; DDL barrier).
+/// The Sync unit's coordinator stage (batch, fold, split; DDL barrier).
 pub(crate) struct Coordinator<'a> {
     spec: &'a SyncSpec,
     status: Arc<SyncStatus>,
@@ -82,8 +79,6 @@ pub(crate) struct Coordinator<'a> {
     ctl: MySqlApplier,
     json_convert: bool,
     targets: TargetCache,
-    /// Per table: the decision for inserts, updates and deletes, once made.
-    decisions: HashMap<TableName, [Option<Decided>; 3]>,
     /// The writers' mailboxes.
     workers: Vec<Outbox<Job>>,
     /// The batches: gathered, in flight, written, recovered.
@@ -140,7 +135,6 @@ impl<'a> Coordinator<'a> {
             ctl: s.ctl,
             json_convert: s.json_convert,
             targets: TargetCache::default(),
-            decisions: HashMap::new(),
             workers: s.workers,
             ledger: Ledger::new(s.origin),
             in_flight: None,
@@ -175,13 +169,13 @@ impl Coordinator<'_> {
                             transient: true,
                         }),
                     };
-                    for item in items {
+                    for item in items.items {
                         self.item(item).await?;
                     }
                     // Keep taking what is already there, up to a full batch.
                     while self.ledger.len() < self.max_rows() {
                         match rx.try_recv() {
-                            Some(m) => for item in m? { self.item(item).await?; },
+                            Some(m) => for item in m?.items { self.item(item).await?; },
                             None => break,
                         }
                     }
@@ -244,22 +238,41 @@ impl Coordinator<'_> {
                 table,
                 columns,
                 names,
-                kind,
                 change,
                 rows,
                 timestamp,
+                target,
+                ..
             } => {
+                let target = target.ok_or_else(|| {
+                    TaskError::Blocked(format!(
+                        "a change of {table} reached the coordinator without a route (the \
+                         router stage is missing from the pipeline)"
+                    ))
+                })?;
                 self.row(rows::Met {
                     table,
                     columns,
                     names,
-                    kind,
+                    target,
                     change,
                     rows,
                     timestamp,
                 })
                 .await?;
             }
+            Item::Skipped {
+                table,
+                rows,
+                timestamp,
+            } => self.skipped(&table, rows, timestamp).await?,
+            Item::Refused {
+                table,
+                event,
+                rule,
+                rows,
+                timestamp,
+            } => self.refused(&table, event, &rule, rows, timestamp).await?,
             Item::Commit { point, timestamp } => {
                 if self
                     .ledger

@@ -82,7 +82,6 @@ impl Coordinator<'_> {
         self.status.set_blocking_ddl(None);
         self.targets.clear();
         self.schemas.clear();
-        self.decisions.clear();
         self.ledger.after_statement(before, point);
         self.write_empty().await?;
         self.schemas.prune(&self.ledger.written().pos)?;
