@@ -16,10 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::encode::LoadFormat;
 use super::tables::Selected;
-use super::{
-    encode, sql, BulkProgress, OnDuplicate, BLOCK_BYTES,
-    INSERT_STATEMENT_BYTES,
-};
+use super::{encode, sql, BulkProgress, OnDuplicate, BLOCK_BYTES, INSERT_STATEMENT_BYTES};
 use crate::db::{Endpoint, Flavor};
 use crate::error::TaskError;
 use crate::schema;

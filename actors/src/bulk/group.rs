@@ -177,7 +177,11 @@ async fn dumper(mut d: Dumper) -> Result<(), TaskError> {
 
 /// Streams one chunk from the dumper's snapshot to a loader; (rows, bytes) once the loader
 /// committed it.
-async fn copy_chunk(d: &mut Dumper, sel: &Arc<Selected>, chunk: &Chunk) -> Result<(u64, u64), TaskError> {
+async fn copy_chunk(
+    d: &mut Dumper,
+    sel: &Arc<Selected>,
+    chunk: &Chunk,
+) -> Result<(u64, u64), TaskError> {
     let (tx, blocks) = mpsc::channel::<Block>(BLOCKS_IN_FLIGHT);
     let (counts_tx, counts) = oneshot::channel();
     let (reply, loaded) = oneshot::channel();

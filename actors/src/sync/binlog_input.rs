@@ -229,16 +229,27 @@ mod tests {
             pump(Scripted(rx), Cursor::new(&start()), "up:3306", out).await;
         });
         let first = next(&mut inbox).await.unwrap();
-        assert_eq!(first.items.len(), BATCH_ITEMS, "a full message is sent at once");
+        assert_eq!(
+            first.items.len(),
+            BATCH_ITEMS,
+            "a full message is sent at once"
+        );
         assert!(first.bytes >= BATCH_ITEMS * std::mem::size_of::<Item>());
         let rest = next(&mut inbox).await.unwrap();
-        assert_eq!(rest.items.len(), 5, "the rest is sent when nothing more is ready");
+        assert_eq!(
+            rest.items.len(),
+            5,
+            "the rest is sent when nothing more is ready"
+        );
         events.send(heartbeat()).unwrap();
         assert_eq!(next(&mut inbox).await.unwrap().items.len(), 1);
         drop(events);
         match next(&mut inbox).await {
             Err(TaskError::Binlog { message, .. }) => {
-                assert!(message.contains("up:3306 ended the binlog stream"), "{message}")
+                assert!(
+                    message.contains("up:3306 ended the binlog stream"),
+                    "{message}"
+                )
             }
             other => panic!("{other:?}"),
         }

@@ -61,11 +61,11 @@ use crate::relay_service::RelayService;
 use crate::rules::{BlockAllowList, EventFilter, Router};
 use applier::{Applier, MySqlApplier};
 pub(crate) use binlog_input::{poll_master, read_binlog};
-pub(crate) use row_filter::{run_filter, RowFilter};
-pub(crate) use row_route::{run_router, RowRouter};
 use coordinator::ledger::Origin;
 pub(crate) use coordinator::{run_writer, Coordinator, Job};
 use progress::Resume;
+pub(crate) use row_filter::{run_filter, RowFilter};
+pub(crate) use row_route::{run_router, RowRouter};
 
 /// The writers' `sql_mode` (as set by [`WRITER_INIT`]).
 pub const WRITER_SQL_MODE: &str = "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION";

@@ -197,7 +197,14 @@ mod tests {
         ];
         f.mark(&mut items);
         assert!(matches!(items[0], Item::Row { rows: 1, .. }));
-        assert!(matches!(items[1], Item::Skipped { rows: 2, timestamp: 7, .. }));
+        assert!(matches!(
+            items[1],
+            Item::Skipped {
+                rows: 2,
+                timestamp: 7,
+                ..
+            }
+        ));
         assert_eq!(
             **skipped_table(&items[2]).unwrap(),
             TableName::new("shop", "audit")

@@ -128,14 +128,7 @@ mod tests {
         let a = Arc::new(TableName::new("shard_1", "orders_01"));
         let b = Arc::new(TableName::new("shard_2", "orders_02"));
         let c = Arc::new(TableName::new("shard_1", "users"));
-        let mut items = vec![
-            row(&a),
-            row(&a),
-            Item::Heartbeat,
-            row(&b),
-            row(&c),
-            row(&a),
-        ];
+        let mut items = vec![row(&a), row(&a), Item::Heartbeat, row(&b), row(&c), row(&a)];
         r.mark(&mut items).unwrap();
         let merged = TableName::new("shop", "orders");
         for i in [0, 1, 3, 5] {

@@ -126,12 +126,23 @@ mysql-instances:
         )
         .await
         .unwrap();
-    assert_eq!(audit, Some(0), "the excluded table is neither copied nor replicated");
-    assert_eq!(count_rows(&mut d, &merged, "all_s").await, 8, "both shards merged");
+    assert_eq!(
+        audit,
+        Some(0),
+        "the excluded table is neither copied nor replicated"
+    );
+    assert_eq!(
+        count_rows(&mut d, &merged, "all_s").await,
+        8,
+        "both shards merged"
+    );
     assert_eq!(
         value(
             &mut d,
-            &format!("SELECT v FROM {}.all_s WHERE id = 101", quote_ident(&merged))
+            &format!(
+                "SELECT v FROM {}.all_s WHERE id = 101",
+                quote_ident(&merged)
+            )
         )
         .await,
         Some("y".into())
@@ -139,7 +150,11 @@ mysql-instances:
     assert_eq!(count_rows(&mut d, &db, "ledger").await, 4);
 
     let (file, _) = binlog_position(up).await;
-    exec(&mut c, &format!("UPDATE {q}.ledger SET v = 'z' WHERE id = 1")).await;
+    exec(
+        &mut c,
+        &format!("UPDATE {q}.ledger SET v = 'z' WHERE id = 1"),
+    )
+    .await;
     let msg = ferry.wait_paused_error(&task).await;
     assert!(
         msg.contains("guard-ledger") && msg.contains("ledger") && msg.contains("update"),
