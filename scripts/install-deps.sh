@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing Ferry needs on Debian 12 (bookworm):
-# the -dev packages of the C libraries we link (RocksDB, snappy, OpenSSL, libclang
+# the -dev packages of the C libraries we link (RocksDB, snappy, jemalloc, OpenSSL, libclang
 # for bindgen) and the MySQL 9.7 / MariaDB 10.11 servers the end-to-end tests start
 # (through ../shared/dbs/install.sh, resolved from this script's location).
 #
@@ -19,7 +19,7 @@ if [ "$(id -u)" != 0 ]; then
     SUDO=(sudo -n env DEBIAN_FRONTEND=noninteractive)
 fi
 
-PACKAGES=(libclang-dev librocksdb-dev libsnappy-dev libssl-dev pkg-config)
+PACKAGES=(libclang-dev libjemalloc-dev librocksdb-dev libsnappy-dev libssl-dev pkg-config)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

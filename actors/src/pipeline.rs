@@ -40,9 +40,9 @@ use crate::sync::{self, Handoff, RowFilter, RowRouter, SyncSpec, SyncStatus};
 use ferry_model::Location;
 
 /// reader → filter → router → coordinator: each message carries the items of the events that
-/// were ready to read, up to 1024 items or 4 MiB. 32 MiB per mailbox bounds what a burst of
+/// were ready to read, up to 512 items or 2 MiB. 8 MiB per mailbox bounds what a burst of
 /// large row events holds between two stages.
-pub const BINLOG_ITEMS: Bounds = Bounds::new(16, 32 << 20);
+pub const BINLOG_ITEMS: Bounds = Bounds::new(4, 8 << 20);
 
 /// coordinator → each writer: the writer's share of the next batch, while it applies the
 /// current one. A share is at most a batch (`4 × batch × worker-count` changes, at least

@@ -1,6 +1,7 @@
 //! `ferryd` and `ferryctl`: the daemon's registry of sources and tasks, its HTTP API, and the
 //! wire format they share.
 
+pub mod allocator;
 pub mod api;
 pub mod registry;
 pub mod schema_cmd;

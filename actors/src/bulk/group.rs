@@ -212,3 +212,61 @@ async fn copy_chunk(
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mailbox::{mailbox, Bounds};
+    use ferry_model::ChunkId;
+
+    fn chunk(t: &str, n: u32) -> Chunk {
+        Chunk {
+            id: ChunkId {
+                table: TableName::new("d", t),
+                ordinal: n,
+            },
+            lower: None,
+            upper: None,
+            estimated_rows: 1,
+        }
+    }
+
+    async fn next(
+        planner: &Outbox<NextChunk>,
+        finished: Option<(TableName, bool)>,
+    ) -> Option<Chunk> {
+        let (reply, rx) = oneshot::channel();
+        assert!(planner.send(NextChunk { finished, reply }).await.is_ok());
+        rx.await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_planner_spreads_tables_and_drops_what_a_dumper_reports_changed() {
+        let queue = ChunkQueue::new(
+            (0..3)
+                .map(|i| chunk("a", i))
+                .chain((0..2).map(|i| chunk("b", i))),
+        );
+        let (planner, requests) = mailbox("chunk-requests", Bounds::new(4, 1 << 10));
+        let stage = tokio::spawn(run_planner(queue, requests));
+        let first = next(&planner, None).await.unwrap();
+        let second = next(&planner, None).await.unwrap();
+        assert_ne!(
+            first.id.table, second.id.table,
+            "two dumpers get two tables"
+        );
+        // Table a changed under its snapshot: its other chunks wait for the next round.
+        let a = TableName::new("d", "a");
+        let b = TableName::new("d", "b");
+        let mut rest = Vec::new();
+        let mut finished = Some((a.clone(), true));
+        while let Some(c) = next(&planner, finished.take()).await {
+            finished = Some((c.id.table.clone(), false));
+            rest.push(c.id);
+        }
+        assert!(rest.iter().all(|id| id.table == b), "{rest:?}");
+        assert_eq!(rest.len(), 1, "b's other chunk, once");
+        drop(planner);
+        stage.await.unwrap();
+    }
+}

@@ -65,10 +65,10 @@ pub(crate) async fn read_binlog(spec: SyncSpec, start: SyncPoint, tx: Outbox<Ite
 }
 
 /// Most items one reader message carries.
-const BATCH_ITEMS: usize = 1024;
+const BATCH_ITEMS: usize = 512;
 
 /// Most bytes of items one reader message carries (a message may pass it by one event).
-const BATCH_BYTES: usize = 4 << 20;
+const BATCH_BYTES: usize = 2 << 20;
 
 /// Polls `fut` once: its output if it is ready now.
 async fn ready_now<F: Future + Unpin>(fut: &mut F) -> Option<F::Output> {
@@ -89,7 +89,7 @@ async fn pump<S: BinlogSource>(
     upstream: &str,
     tx: Outbox<ItemBatch>,
 ) {
-    let mut batch = Items::default();
+    let mut batch = Items::with_capacity(BATCH_ITEMS);
     let mut scratch = Vec::new();
     loop {
         let next = {
@@ -107,7 +107,7 @@ async fn pump<S: BinlogSource>(
                     // Nothing more to read now: pass on what is gathered, then wait (the
                     // read in progress is kept, not cancelled).
                     if !batch.items.is_empty()
-                        && tx.send(Ok(std::mem::take(&mut batch))).await.is_err()
+                        && tx.send(Ok(batch.take(BATCH_ITEMS))).await.is_err()
                     {
                         return;
                     }
@@ -139,7 +139,7 @@ async fn pump<S: BinlogSource>(
         let full = batch.items.len() >= BATCH_ITEMS || batch.bytes >= BATCH_BYTES;
         if (full || failure.is_some())
             && !batch.items.is_empty()
-            && tx.send(Ok(std::mem::take(&mut batch))).await.is_err()
+            && tx.send(Ok(batch.take(BATCH_ITEMS))).await.is_err()
         {
             return;
         }

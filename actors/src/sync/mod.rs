@@ -150,6 +150,19 @@ pub(crate) struct Items {
 }
 
 impl Items {
+    /// No items yet, room for `n`.
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            items: Vec::with_capacity(n),
+            bytes: 0,
+        }
+    }
+
+    /// The items gathered so far; `self` starts again with room for `n`.
+    pub fn take(&mut self, n: usize) -> Self {
+        std::mem::replace(self, Self::with_capacity(n))
+    }
+
     /// Appends `item`, weighing it.
     pub fn push(&mut self, item: Item) {
         self.bytes += crate::mailbox::Weigh::weight(&item);

@@ -7,6 +7,7 @@
 //! after the operator's `binlog skip|replace` and after the statement is split per table.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use ferry_model::TableName;
 
@@ -54,27 +55,28 @@ impl RowFilter {
     }
 
     /// The verdict for `table`'s `kind` changes.
-    pub(crate) fn verdict(&mut self, table: &TableName, kind: RowsKind) -> &Verdict {
+    pub(crate) fn verdict(&mut self, table: &TableName, kind: RowsKind) -> Verdict {
         let (i, event) = slot(kind);
-        if !self.verdicts.contains_key(table) {
-            self.verdicts.insert(table.clone(), Default::default());
+        if let Some(v) = self.verdicts.get(table).and_then(|e| e[i].as_ref()) {
+            return v.clone();
         }
-        let (balist, filter) = (&self.balist, &self.filter);
-        let entry = self.verdicts.get_mut(table).expect("inserted above");
-        entry[i].get_or_insert_with(|| {
-            if !balist.allows_table(&table.schema, &table.table) {
-                return Verdict::Drop;
-            }
-            match filter.decide(&table.schema, &table.table, event, None) {
+        let v = if !self.balist.allows_table(&table.schema, &table.table) {
+            Verdict::Drop
+        } else {
+            match self.filter.decide(&table.schema, &table.table, event, None) {
                 Decision::Do => Verdict::Keep,
                 Decision::Ignore => Verdict::Drop,
                 Decision::Error(rule) => Verdict::Refuse(rule),
             }
-        })
+        };
+        self.verdicts.entry(table.clone()).or_default()[i] = Some(v.clone());
+        v
     }
 
     /// Applies the verdicts to the row changes of `items`, in place.
     pub(crate) fn mark(&mut self, items: &mut [Item]) {
+        // The rows of one table map share their table: look each run up once.
+        let mut last: Option<(Arc<TableName>, RowsKind, Verdict)> = None;
         for item in items.iter_mut() {
             let Item::Row {
                 table,
@@ -86,23 +88,29 @@ impl RowFilter {
             else {
                 continue;
             };
-            let (table, kind, rows, timestamp) = (table.clone(), *kind, *rows, *timestamp);
-            match self.verdict(&table, kind) {
+            let verdict = match &last {
+                Some((t, k, v)) if Arc::ptr_eq(t, table) && k == kind => v,
+                _ => {
+                    let v = self.verdict(table, *kind);
+                    &last.insert((table.clone(), *kind, v)).2
+                }
+            };
+            match verdict {
                 Verdict::Keep => {}
                 Verdict::Drop => {
                     *item = Item::Skipped {
-                        table,
-                        rows,
-                        timestamp,
+                        table: table.clone(),
+                        rows: *rows,
+                        timestamp: *timestamp,
                     }
                 }
                 Verdict::Refuse(rule) => {
                     *item = Item::Refused {
-                        table,
-                        event: slot(kind).1,
+                        table: table.clone(),
+                        event: slot(*kind).1,
                         rule: rule.clone(),
-                        rows,
-                        timestamp,
+                        rows: *rows,
+                        timestamp: *timestamp,
                     }
                 }
             }
@@ -129,8 +137,6 @@ pub(crate) async fn run_filter(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
     use crate::reader::RowChange;
 
@@ -227,9 +233,9 @@ mod tests {
     fn verdicts_are_remembered_per_table_and_kind() {
         let mut f = filter();
         let orders = TableName::new("shop", "orders");
-        assert_eq!(f.verdict(&orders, RowsKind::Delete), &Verdict::Drop);
-        assert_eq!(f.verdict(&orders, RowsKind::Update), &Verdict::Keep);
+        assert_eq!(f.verdict(&orders, RowsKind::Delete), Verdict::Drop);
+        assert_eq!(f.verdict(&orders, RowsKind::Update), Verdict::Keep);
         assert_eq!(f.verdicts.len(), 1);
-        assert_eq!(f.verdict(&orders, RowsKind::Delete), &Verdict::Drop);
+        assert_eq!(f.verdict(&orders, RowsKind::Delete), Verdict::Drop);
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use ferry_config::{DaemonConfig, SecretKey};
-use ferry_daemon::{api, registry::Registry};
+use ferry_daemon::{allocator, api, registry::Registry};
 use ferry_relay::Store;
 use tracing::{error, info};
 
@@ -99,6 +99,15 @@ fn init_logging(level: &str, file: Option<&std::path::Path>, json: bool) -> Resu
 }
 
 fn run(cfg: DaemonConfig) -> Result<(), String> {
+    match allocator::version() {
+        Some(v) if allocator::serves_malloc() => {
+            info!(allocator = "jemalloc", version = %v, "memory allocator")
+        }
+        v => tracing::warn!(
+            jemalloc = ?v,
+            "jemalloc does not serve malloc (the C library's allocator does): expect more CPU per change"
+        ),
+    }
     std::fs::create_dir_all(&cfg.data_dir)
         .map_err(|e| format!("cannot create data-dir {}: {e}", cfg.data_dir.display()))?;
     let key = match &cfg.secret_key_path {
