@@ -19,7 +19,7 @@ if [ "$(id -u)" != 0 ]; then
     SUDO=(sudo -n env DEBIAN_FRONTEND=noninteractive)
 fi
 
-PACKAGES=(libclang-dev libjemalloc-dev librocksdb-dev libsnappy-dev libssl-dev pkg-config)
+PACKAGES=(libclang-dev libjemalloc-dev librocksdb-dev libsnappy-dev libssl-dev pkg-config systemd)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -4,8 +4,8 @@
 //! ([`Outbox`]). Sending waits while the mailbox holds `count` messages or `bytes` bytes of
 //! them, so a slow stage slows the ones before it instead of letting memory grow: with the
 //! bounds of every mailbox of a pipeline, its peak memory is known. Messages carry batches
-//! (a binlog event's items, a writer's share of a batch), so a hop costs one channel
-//! operation per batch.
+//! (the items of the binlog events ready to read, a writer's share of a batch, a chunk to
+//! load), so a hop costs one channel operation per batch.
 //!
 //! The byte bound is a semaphore of `bytes` permits: a message takes its weight in permits
 //! before it is queued and gives them back when the receiver takes it. A message heavier than

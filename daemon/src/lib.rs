@@ -3,6 +3,8 @@
 
 pub mod allocator;
 pub mod api;
+pub mod logging;
 pub mod registry;
 pub mod schema_cmd;
+pub mod systemd;
 pub mod wire;

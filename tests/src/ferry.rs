@@ -32,14 +32,18 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 const LOG_TAIL_LINES: usize = 80;
 
 const SIGKILL: i32 = 9;
-const SIGTERM: i32 = 15;
+/// SIGTERM's number.
+pub const SIGTERM: i32 = 15;
+/// SIGHUP's number.
+pub const SIGHUP: i32 = 1;
 
 extern "C" {
     #[link_name = "kill"]
     fn sys_kill(pid: std::os::raw::c_int, sig: std::os::raw::c_int) -> std::os::raw::c_int;
 }
 
-fn send_signal(pid: u32, sig: i32) {
+/// Sends signal `sig` to `pid`, a child this process spawned and has not reaped.
+pub fn send_signal(pid: u32, sig: i32) {
     // SAFETY: kill(2) on the PID of a child this process spawned and has not reaped.
     unsafe {
         sys_kill(pid as std::os::raw::c_int, sig);

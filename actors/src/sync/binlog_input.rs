@@ -1,5 +1,5 @@
 //! The Sync unit's input stages: the binlog reader (from the relay log or the upstream),
-//! turning events into cursor items for the coordinator's mailbox, and the poller of the
+//! turning events into cursor items for the filter stage's mailbox, and the poller of the
 //! upstream's position for status.
 
 use std::future::Future;
@@ -34,7 +34,7 @@ fn server_id(spec: &SyncSpec) -> u32 {
 }
 
 /// The reader stage: binlog events (from the relay log or the upstream) → cursor items, into
-/// the coordinator's mailbox. It ends after sending an error (or when the mailbox closes).
+/// the filter stage's mailbox. It ends after sending an error (or when the mailbox closes).
 pub(crate) async fn read_binlog(spec: SyncSpec, start: SyncPoint, tx: Outbox<ItemBatch>) {
     let from = match (&start.gtid, start.pos.name.is_empty()) {
         (Some(g), true) => StartFrom::Gtid(g.clone()),

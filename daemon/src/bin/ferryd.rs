@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use clap::Parser;
 use ferry_config::{DaemonConfig, SecretKey};
+use ferry_daemon::logging::Logging;
+use ferry_daemon::systemd::Notifier;
 use ferry_daemon::{allocator, api, registry::Registry};
 use ferry_relay::Store;
 use tracing::{error, info};
@@ -54,16 +56,28 @@ fn main() -> std::process::ExitCode {
     if let Some(f) = args.log_file {
         cfg.log_file = Some(f);
     }
-    let level = args.log_level.unwrap_or_else(|| cfg.log_level.to_string());
-    if let Err(e) = init_logging(
+    let level = args
+        .log_level
+        .clone()
+        .unwrap_or_else(|| cfg.log_level.to_string());
+    let logging = match Logging::init(
         &level,
         cfg.log_file.as_deref(),
         cfg.log_format.to_string() == "json",
     ) {
-        eprintln!("ferryd: cannot set up logging: {e}");
-        return std::process::ExitCode::from(2);
-    }
-    match run(cfg) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("ferryd: cannot set up logging: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let reload = Reload {
+        config: args.config.clone(),
+        log_level_from_command_line: args.log_level.is_some(),
+        logging,
+        running: cfg.clone(),
+    };
+    match run(cfg, reload) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             error!("{e}");
@@ -73,32 +87,57 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn init_logging(level: &str, file: Option<&std::path::Path>, json: bool) -> Result<(), String> {
-    let filter = tracing_subscriber::EnvFilter::try_new(format!("{level},mysql_async=warn"))
-        .map_err(|e| e.to_string())?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    let writer: tracing_subscriber::fmt::writer::BoxMakeWriter = match file {
-        Some(p) => {
-            let f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .map_err(|e| format!("{}: {e}", p.display()))?;
-            tracing_subscriber::fmt::writer::BoxMakeWriter::new(Arc::new(f))
-        }
-        None => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
-    };
-    if json {
-        builder.json().with_writer(writer).init();
-    } else {
-        builder.with_ansi(file.is_none()).with_writer(writer).init();
-    }
-    Ok(())
+/// What a SIGHUP reloads: the daemon file's `log-level` (unless `--log-level` is given),
+/// applied in place, and the log file, reopened.
+struct Reload {
+    config: Option<PathBuf>,
+    log_level_from_command_line: bool,
+    logging: Logging,
+    /// The configuration ferryd runs with.
+    running: DaemonConfig,
 }
 
-fn run(cfg: DaemonConfig) -> Result<(), String> {
+impl Reload {
+    /// Reloads; an invalid file is refused as a whole and what runs keeps running.
+    fn reload(&mut self) -> Result<(), String> {
+        self.logging.reopen()?;
+        let Some(path) = &self.config else {
+            info!("SIGHUP: log file reopened (no --config file to read again)");
+            return Ok(());
+        };
+        let loaded = ferry_config::load_daemon_file(path)
+            .map_err(|e| format!("reload refused, nothing changed: {e}"))?;
+        loaded.log_warnings();
+        let new = loaded.config;
+        if !self.log_level_from_command_line && new.log_level != self.running.log_level {
+            self.logging.set_level(&new.log_level.to_string())?;
+            info!(from = %self.running.log_level, to = %new.log_level, "log level changed");
+            self.running.log_level = new.log_level;
+        }
+        let restart_only = [
+            ("master-addr", new.master_addr != self.running.master_addr),
+            ("data-dir", new.data_dir != self.running.data_dir),
+            ("log-file", new.log_file != self.running.log_file),
+            ("log-format", new.log_format != self.running.log_format),
+            (
+                "secret-key-path",
+                new.secret_key_path != self.running.secret_key_path,
+            ),
+        ];
+        for (key, changed) in restart_only {
+            if changed {
+                tracing::warn!(file = %path.display(), key, "changed: takes effect when ferryd restarts");
+            }
+        }
+        if new.source_dir.is_some() || new.task_dir.is_some() {
+            tracing::warn!("source-dir / task-dir are not read again on SIGHUP yet: use operate-source and start-task");
+        }
+        info!(file = %path.display(), "configuration reloaded");
+        Ok(())
+    }
+}
+
+fn run(cfg: DaemonConfig, reload: Reload) -> Result<(), String> {
     match allocator::version() {
         Some(v) if allocator::serves_malloc() => {
             info!(allocator = "jemalloc", version = %v, "memory allocator")
@@ -130,7 +169,7 @@ fn run(cfg: DaemonConfig) -> Result<(), String> {
         let rt = rt.clone();
         move || rt
     });
-    let result = system.block_on(serve(cfg, store, key, metrics));
+    let result = system.block_on(serve(cfg, store, key, metrics, reload));
     // Dropping the system drops the supervisors (they hold the state store) on this thread,
     // before the store is closed below.
     drop(system);
@@ -182,21 +221,40 @@ async fn serve(
     store: Arc<Store>,
     key: Option<SecretKey>,
     metrics: api::MetricsFn,
+    mut reload: Reload,
 ) -> Result<(), String> {
+    let systemd = Notifier::from_env();
     let listener = tokio::net::TcpListener::bind(&cfg.master_addr)
         .await
         .map_err(|e| format!("cannot listen on master-addr {}: {e}", cfg.master_addr))?;
     info!(addr = %cfg.master_addr, data_dir = %cfg.data_dir.display(), "ferryd listening");
     let arbiter = actix::System::current().arbiter().clone();
-    let registry =
-        Registry::restore(store, key, tokio::runtime::Handle::current(), arbiter).await?;
+    let registry = Registry::restore(
+        store,
+        key,
+        tokio::runtime::Handle::current(),
+        arbiter.clone(),
+    )
+    .await?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let http = tokio::spawn(api::serve(listener, registry.clone(), metrics, async {
         let _ = stop_rx.await;
     }));
-    notify_ready();
-    wait_for_stop_signal().await;
+    systemd.ready(&format!("listening on {}", cfg.master_addr));
+    let watchdog = systemd.watchdog_every().map(|every| {
+        info!(every = ?every, "pinging the systemd watchdog");
+        tokio::spawn(ferry_daemon::systemd::watchdog(
+            systemd.clone(),
+            every,
+            arbiter,
+        ))
+    });
+    serve_signals(&systemd, &mut reload).await;
+    systemd.stopping();
     info!("shutting down");
+    if let Some(w) = watchdog {
+        w.abort();
+    }
     let _ = stop_tx.send(());
     match http.await {
         Ok(Ok(())) => {}
@@ -207,8 +265,8 @@ async fn serve(
     Ok(())
 }
 
-/// Returns at SIGTERM or SIGINT. SIGHUP is logged and ignored.
-async fn wait_for_stop_signal() {
+/// Returns at SIGTERM or SIGINT; reloads at SIGHUP (`RELOADING=1` … `READY=1` to systemd).
+async fn serve_signals(systemd: &Notifier, reload: &mut Reload) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
@@ -222,22 +280,16 @@ async fn wait_for_stop_signal() {
             _ = term.recv() => return,
             _ = tokio::signal::ctrl_c() => return,
             _ = hup.recv() => {
-                // Reload of source-dir/task-dir is not implemented yet: keep running.
-                info!("SIGHUP received: nothing to reload (source-dir/task-dir reconciliation is not implemented yet)");
+                systemd.reloading();
+                let status = match reload.reload() {
+                    Ok(()) => "reloaded".to_string(),
+                    Err(e) => {
+                        error!(error = %e, "SIGHUP");
+                        format!("reload failed: {e}")
+                    }
+                };
+                systemd.ready(&status);
             }
         }
     }
-}
-
-/// Tells systemd (`Type=notify`) that the daemon is ready, when started by it.
-fn notify_ready() {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
-        return;
-    };
-    let sock = match std::os::unix::net::UnixDatagram::unbound() {
-        Ok(s) => s,
-        Err(_) => return,
-    };
-    let path = PathBuf::from(path);
-    let _ = sock.send_to(b"READY=1", &path);
 }
