@@ -138,6 +138,7 @@ async fn route(method: &Method, parts: &[&str], body: &[u8], api: &Api) -> Resul
         (&Method::GET, ["status"]) => Ok(json!({
             "result": true, "msg": "", "version": env!("CARGO_PKG_VERSION"),
             "uptimeSeconds": api.started.elapsed().as_secs(),
+            "folders": reg.folders_status(),
         })),
         (&Method::POST, ["api", "v1", "sources"]) => reg.create_source(&upload(body)?).await,
         (&Method::GET, ["api", "v1", "sources"]) => Ok(reg.show_sources()),

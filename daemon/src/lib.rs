@@ -3,6 +3,7 @@
 
 pub mod allocator;
 pub mod api;
+pub mod folders;
 pub mod logging;
 pub mod registry;
 pub mod schema_cmd;

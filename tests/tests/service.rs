@@ -58,6 +58,18 @@ fn wait_for_text(path: &Path, text: &str, within: Duration) {
     );
 }
 
+/// A ferryd the test started, killed if the test ends early.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
@@ -79,18 +91,20 @@ fn systemd_notifications_watchdog_and_sighup_reload() {
     let config = dir.path().join("ferryd.yaml");
     write_config(&config, port, dir.path(), "info");
     let log = dir.path().join("ferryd.log");
-    let mut child = Command::new(bin("ferryd"))
-        .arg("--config")
-        .arg(&config)
-        .env("NOTIFY_SOCKET", &sock_path)
-        .env("WATCHDOG_USEC", "400000")
-        .env_remove("WATCHDOG_PID")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
+    let mut daemon = Daemon(
+        Command::new(bin("ferryd"))
+            .arg("--config")
+            .arg(&config)
+            .env("NOTIFY_SOCKET", &sock_path)
+            .env("WATCHDOG_USEC", "400000")
+            .env_remove("WATCHDOG_PID")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = daemon.0.id();
     let mut seen = Vec::new();
 
     let ready = expect(&sock, "READY=1", Duration::from_secs(30), &mut seen);
@@ -139,7 +153,7 @@ fn systemd_notifications_watchdog_and_sighup_reload() {
 
     send_signal(pid, SIGTERM);
     expect(&sock, "STOPPING=1", Duration::from_secs(10), &mut seen);
-    let status = wait_exit(&mut child, Duration::from_secs(30));
+    let status = wait_exit(&mut daemon.0, Duration::from_secs(30));
     assert!(status.success(), "{status}");
 }
 
@@ -171,4 +185,180 @@ fn the_unit_file_passes_systemd_analyze_verify() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success() && text.trim().is_empty(), "{text}");
+}
+
+/// The `/status` answer of the ferryd on `port`.
+fn status(port: u16) -> serde_json::Value {
+    use std::io::Read;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET /status HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let body = resp.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {resp}"))
+}
+
+/// `source-dir` / `task-dir`: applied at start-up and at each SIGHUP. A file added is started,
+/// a changed one restarted from its checkpoint, a removed one stopped, an unchanged one left
+/// alone; an invalid file refuses the whole reload, shown by `/status`; what ferryd applied
+/// survives a restart.
+#[test]
+fn source_and_task_folders_are_reconciled_at_start_and_on_sighup() {
+    use ferry_tests::ferry::{source_yaml, task_yaml};
+    use ferry_tests::{shared, unique_db_name, DbKind, Role};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let up = shared(DbKind::Mysql, Role::Upstream);
+    let down = shared(DbKind::Mariadb, Role::Downstream);
+    let (db1, db2) = (unique_db_name("fold"), unique_db_name("fold"));
+    rt.block_on(async {
+        let mut c = up.conn().await;
+        for db in [&db1, &db2] {
+            ferry_tests::create_database(&mut c, db).await;
+            ferry_tests::data::exec(
+                &mut c,
+                &format!("CREATE TABLE `{db}`.t (id INT PRIMARY KEY)"),
+            )
+            .await;
+            ferry_tests::data::exec(&mut c, &format!("INSERT INTO `{db}`.t VALUES (1), (2)")).await;
+        }
+    });
+    let task = |name: &str, db: &str, batch: u32| {
+        task_yaml(
+            name,
+            down,
+            &format!(
+                "block-allow-list:\n  bal:\n    do-dbs: [\"{db}\"]\nsyncers:\n  s:\n    batch: {batch}\n\
+                 mysql-instances:\n  - source-id: \"fup\"\n    block-allow-list: \"bal\"\n    syncer-config-name: \"s\"\n"
+            ),
+        )
+        .replace("task-mode: full", "task-mode: all")
+    };
+    let (t1, t2) = (format!("{db1}_t"), format!("{db2}_t"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let (sources, tasks) = (dir.path().join("sources"), dir.path().join("tasks"));
+    std::fs::create_dir_all(&sources).unwrap();
+    std::fs::create_dir_all(&tasks).unwrap();
+    std::fs::write(sources.join("up.yaml"), source_yaml("fup", up)).unwrap();
+    std::fs::write(tasks.join("t1.yaml"), task(&t1, &db1, 100)).unwrap();
+    let port = reserve_port().unwrap();
+    let config = dir.path().join("ferryd.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "master-addr: \"127.0.0.1:{port}\"\ndata-dir: \"{}\"\nlog-file: \"{}\"\nsource-dir: \"{}\"\ntask-dir: \"{}\"\n",
+            dir.path().join("data").display(),
+            dir.path().join("ferryd.log").display(),
+            sources.display(),
+            tasks.display()
+        ),
+    )
+    .unwrap();
+    let start = || {
+        Daemon(
+            Command::new(bin("ferryd"))
+                .arg("--config")
+                .arg(&config)
+                .env_remove("NOTIFY_SOCKET")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let ctl = |args: &[&str]| -> serde_json::Value {
+        let out = Command::new(bin("ferryctl"))
+            .env_remove("DM_MASTER_ADDR")
+            .stdin(Stdio::null())
+            .arg("--master-addr")
+            .arg(format!("127.0.0.1:{port}"))
+            .args(args)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    };
+    let stage = |name: &str| -> Option<String> {
+        let st = ctl(&["query-status", name]);
+        st["sources"][0]["subTaskStatus"][0]["stage"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let wait = |what: &str, cond: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if cond() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!(
+            "timed out waiting for {what}; /status: {}\nlog:\n{}",
+            status(port),
+            std::fs::read_to_string(dir.path().join("ferryd.log")).unwrap_or_default()
+        );
+    };
+    let folders_ok = || status(port)["folders"]["result"] == serde_json::json!(true);
+
+    // Start-up applies the folders.
+    let mut child = start();
+    wait("t1 running", &|| stage(&t1).as_deref() == Some("Running"));
+    assert!(folders_ok(), "{}", status(port));
+
+    // A task added and one changed: t2 starts, t1 restarts; the source is left alone.
+    std::fs::write(tasks.join("t2.yaml"), task(&t2, &db2, 100)).unwrap();
+    std::fs::write(tasks.join("t1.yaml"), task(&t1, &db1, 50)).unwrap();
+    send_signal(child.0.id(), SIGHUP);
+    wait("t2 running", &|| stage(&t2).as_deref() == Some("Running"));
+    wait("the reload applied", &folders_ok);
+    let log = std::fs::read_to_string(dir.path().join("ferryd.log")).unwrap();
+    assert!(
+        log.contains("task stopped (task-dir)") && !log.contains("source stopped"),
+        "t1 restarted, the source untouched:\n{log}"
+    );
+    assert_eq!(stage(&t1).as_deref(), Some("Running"));
+
+    // An invalid file refuses the whole reload: t2's removal waits too.
+    std::fs::remove_file(tasks.join("t2.yaml")).unwrap();
+    std::fs::write(
+        tasks.join("t3.yaml"),
+        "name: \"t3\"\ntask-mode: all\nbogus-key: 1\n",
+    )
+    .unwrap();
+    send_signal(child.0.id(), SIGHUP);
+    wait("the reload refused", &|| {
+        status(port)["folders"]["msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("t3.yaml") && m.contains("bogus-key"))
+    });
+    assert_eq!(stage(&t2).as_deref(), Some("Running"), "nothing changed");
+
+    std::fs::remove_file(tasks.join("t3.yaml")).unwrap();
+    send_signal(child.0.id(), SIGHUP);
+    wait("t2 stopped", &|| stage(&t2).is_none());
+    assert!(folders_ok(), "{}", status(port));
+
+    // A restart changes nothing: t1 is restored by the store and left alone by the folders.
+    send_signal(child.0.id(), SIGTERM);
+    assert!(wait_exit(&mut child.0, Duration::from_secs(30)).success());
+    let before = std::fs::read_to_string(dir.path().join("data/folders.json")).unwrap();
+    let mut child = start();
+    wait("t1 running again", &|| {
+        stage(&t1).as_deref() == Some("Running")
+    });
+    wait("folders applied at start", &folders_ok);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("data/folders.json")).unwrap(),
+        before
+    );
+    assert!(stage(&t2).is_none());
+    rt.block_on(async {
+        let mut d = down.conn().await;
+        assert_eq!(ferry_tests::data::count_rows(&mut d, &db1, "t").await, 2);
+        assert_eq!(ferry_tests::data::count_rows(&mut d, &db2, "t").await, 2);
+    });
+    send_signal(child.0.id(), SIGTERM);
+    assert!(wait_exit(&mut child.0, Duration::from_secs(30)).success());
 }

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use clap::Parser;
 use ferry_config::{DaemonConfig, SecretKey};
 use ferry_daemon::logging::Logging;
+use ferry_daemon::registry::{Folders, Registry};
 use ferry_daemon::systemd::Notifier;
-use ferry_daemon::{allocator, api, registry::Registry};
+use ferry_daemon::{allocator, api};
 use ferry_relay::Store;
 use tracing::{error, info};
 
@@ -75,6 +76,11 @@ fn main() -> std::process::ExitCode {
         config: args.config.clone(),
         log_level_from_command_line: args.log_level.is_some(),
         logging,
+        folders: Folders {
+            source_dir: cfg.source_dir.clone(),
+            task_dir: cfg.task_dir.clone(),
+            applied: cfg.data_dir.join("folders.json"),
+        },
         running: cfg.clone(),
     };
     match run(cfg, reload) {
@@ -87,22 +93,29 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// What a SIGHUP reloads: the daemon file's `log-level` (unless `--log-level` is given),
-/// applied in place, and the log file, reopened.
+/// What a SIGHUP reloads: the log file (reopened), the daemon file's `log-level` (unless
+/// `--log-level` is given), applied in place, and the `source-dir` / `task-dir` folders.
 struct Reload {
     config: Option<PathBuf>,
     log_level_from_command_line: bool,
     logging: Logging,
+    /// The folders applied at start-up and at each reload.
+    folders: Folders,
     /// The configuration ferryd runs with.
     running: DaemonConfig,
 }
 
 impl Reload {
     /// Reloads; an invalid file is refused as a whole and what runs keeps running.
-    fn reload(&mut self) -> Result<(), String> {
+    async fn reload(&mut self, registry: &Registry) -> Result<(), String> {
         self.logging.reopen()?;
+        self.reload_config()?;
+        registry.apply_folders(&self.folders).await
+    }
+
+    /// Reads the daemon file again and applies what can change in place.
+    fn reload_config(&mut self) -> Result<(), String> {
         let Some(path) = &self.config else {
-            info!("SIGHUP: log file reopened (no --config file to read again)");
             return Ok(());
         };
         let loaded = ferry_config::load_daemon_file(path)
@@ -129,9 +142,10 @@ impl Reload {
                 tracing::warn!(file = %path.display(), key, "changed: takes effect when ferryd restarts");
             }
         }
-        if new.source_dir.is_some() || new.task_dir.is_some() {
-            tracing::warn!("source-dir / task-dir are not read again on SIGHUP yet: use operate-source and start-task");
-        }
+        self.folders.source_dir = new.source_dir.clone();
+        self.folders.task_dir = new.task_dir.clone();
+        self.running.source_dir = new.source_dir;
+        self.running.task_dir = new.task_dir;
         info!(file = %path.display(), "configuration reloaded");
         Ok(())
     }
@@ -240,7 +254,18 @@ async fn serve(
     let http = tokio::spawn(api::serve(listener, registry.clone(), metrics, async {
         let _ = stop_rx.await;
     }));
-    systemd.ready(&format!("listening on {}", cfg.master_addr));
+    // Start-up applies the folders as a reload does; a refusal leaves what the store restored.
+    let status = match registry.apply_folders(&reload.folders).await {
+        Ok(()) => format!("listening on {}", cfg.master_addr),
+        Err(e) => {
+            error!(error = %e, "source-dir / task-dir");
+            format!(
+                "listening on {}; source-dir / task-dir: {e}",
+                cfg.master_addr
+            )
+        }
+    };
+    systemd.ready(&status);
     let watchdog = systemd.watchdog_every().map(|every| {
         info!(every = ?every, "pinging the systemd watchdog");
         tokio::spawn(ferry_daemon::systemd::watchdog(
@@ -249,7 +274,7 @@ async fn serve(
             arbiter,
         ))
     });
-    serve_signals(&systemd, &mut reload).await;
+    serve_signals(&systemd, &mut reload, &registry).await;
     systemd.stopping();
     info!("shutting down");
     if let Some(w) = watchdog {
@@ -266,7 +291,7 @@ async fn serve(
 }
 
 /// Returns at SIGTERM or SIGINT; reloads at SIGHUP (`RELOADING=1` … `READY=1` to systemd).
-async fn serve_signals(systemd: &Notifier, reload: &mut Reload) {
+async fn serve_signals(systemd: &Notifier, reload: &mut Reload, registry: &Registry) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
@@ -281,7 +306,7 @@ async fn serve_signals(systemd: &Notifier, reload: &mut Reload) {
             _ = tokio::signal::ctrl_c() => return,
             _ = hup.recv() => {
                 systemd.reloading();
-                let status = match reload.reload() {
+                let status = match reload.reload(registry).await {
                     Ok(()) => "reloaded".to_string(),
                     Err(e) => {
                         error!(error = %e, "SIGHUP");

@@ -6,6 +6,7 @@
 //! `binlog-schema`).
 
 mod binlog;
+mod reconcile;
 mod sources;
 mod status;
 mod tasks;
@@ -21,6 +22,8 @@ use ferry_config::{ConfigErrors, SecretKey, SourceConfig, TaskConfig};
 use ferry_relay::{CheckpointStore, Store};
 use serde_json::{json, Value};
 use tracing::{info, warn};
+
+pub use reconcile::Folders;
 
 use crate::wire::FileUpload;
 
@@ -81,6 +84,8 @@ pub struct Registry {
     tasks: Mutex<BTreeMap<String, TaskEntry>>,
     /// What each task still needs of each source's binlog (relay purges keep it).
     needed: Arc<NeededPositions>,
+    /// The outcome of the last application of `source-dir` / `task-dir`.
+    folders_status: Mutex<Value>,
 }
 
 impl Registry {
@@ -104,6 +109,7 @@ impl Registry {
             sources: Mutex::new(BTreeMap::new()),
             tasks: Mutex::new(BTreeMap::new()),
             needed: Arc::new(needed),
+            folders_status: Mutex::new(Value::Null),
         });
         for rec in reg.store.sources().map_err(|e| e.to_string())? {
             match SourceConfig::from_stored_json(rec.spec, reg.key.as_ref()) {
