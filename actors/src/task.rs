@@ -289,23 +289,54 @@ pub struct TaskStatus {
     pub subtasks: Vec<(String, SubTaskStatus)>,
 }
 
-impl Handler<QueryStatus> for TaskActor {
-    type Result = actix::MessageResult<QueryStatus>;
+/// Ask for the task's overall stage and error only (`query-status` without a task name).
+#[derive(Message)]
+#[rtype(result = "(Stage, Option<String>)")]
+pub struct QueryStage;
 
+impl Handler<QueryStage> for TaskActor {
+    type Result = actix::MessageResult<QueryStage>;
+
+    fn handle(&mut self, _: QueryStage, _: &mut Self::Context) -> Self::Result {
+        actix::MessageResult(overall(&self.states))
+    }
+}
+
+/// How long a status query waits for the upstream's position read at query time.
+const MASTER_READ_WAIT: Duration = Duration::from_secs(3);
+
+impl Handler<QueryStatus> for TaskActor {
+    type Result = actix::ResponseFuture<TaskStatus>;
+
+    /// The upstream's position is read first (by each replicating subtask's poller), so
+    /// `synced` means "applied up to where the upstream was when the query came".
     fn handle(&mut self, _: QueryStatus, _: &mut Self::Context) -> Self::Result {
-        let (stage, error) = overall(&self.states);
-        let subtasks = self
-            .states
-            .iter()
-            .map(|s| {
-                let st = lock(s);
-                (st.source_id.clone(), subtask_status(&self.name, &st))
-            })
-            .collect();
-        actix::MessageResult(TaskStatus {
-            stage,
-            error,
-            subtasks,
+        let states = self.states.clone();
+        let name = self.name.clone();
+        Box::pin(async move {
+            let syncs: Vec<Arc<SyncStatus>> = states
+                .iter()
+                .filter_map(|s| {
+                    let st = lock(s);
+                    (st.unit == Unit::Sync && st.stage == Stage::Running)
+                        .then(|| st.sync.clone())
+                })
+                .collect();
+            futures::future::join_all(syncs.iter().map(|s| s.refresh_master(MASTER_READ_WAIT)))
+                .await;
+            let (stage, error) = overall(&states);
+            let subtasks = states
+                .iter()
+                .map(|s| {
+                    let st = lock(s);
+                    (st.source_id.clone(), subtask_status(&name, &st))
+                })
+                .collect();
+            TaskStatus {
+                stage,
+                error,
+                subtasks,
+            }
         })
     }
 }

@@ -325,7 +325,7 @@ fn sync_status_view() {
             "safeMode": false,
         })
     );
-    s.set_master(loc("mysql-bin.000002", 900));
+    s.set_master(loc("mysql-bin.000002", 900), std::time::Instant::now());
     s.set_syncer(&SyncPoint::at(loc("mysql-bin.000002", 900)));
     s.set_blocking_ddl(Some("ALTER TABLE t ADD c INT".into()));
     s.set_safe_mode(true);

@@ -150,10 +150,12 @@ async fn pump<S: BinlogSource>(
     }
 }
 
-/// The poller stage: refreshes the upstream's current position for `query-status`.
+/// The poller stage: reads the upstream's current position for `query-status` every second,
+/// and at once when a status query asks for it ([`SyncStatus::refresh_master`]).
 pub(crate) async fn poll_master(up: Endpoint, status: Arc<SyncStatus>) {
     let mut conn: Option<(Conn, ServerInfo)> = None;
     loop {
+        let began = std::time::Instant::now();
         if conn.is_none() {
             if let Ok(mut c) = up.connect(Vec::new()).await {
                 if let Ok(info) = ServerInfo::detect(&mut c, &up).await {
@@ -161,16 +163,18 @@ pub(crate) async fn poll_master(up: Endpoint, status: Arc<SyncStatus>) {
                 }
             }
         }
-        if let Some((c, info)) = conn.as_mut() {
-            match read_position(c, info, &up).await {
-                Ok(loc) => status.set_master(loc),
+        match conn.as_mut() {
+            Some((c, info)) => match read_position(c, info, &up).await {
+                Ok(loc) => status.set_master(loc, began),
                 Err(e) => {
                     debug!(error = %e, "cannot read the upstream position");
                     conn = None;
+                    status.master_unread();
                 }
-            }
+            },
+            None => status.master_unread(),
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        status.next_master_read(Duration::from_secs(1)).await;
     }
 }
 

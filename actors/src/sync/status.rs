@@ -1,7 +1,9 @@
 //! Live state of a subtask's Sync unit, shown by `query-status` in DM's `sync` shape.
 
 use std::sync::Mutex;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::Notify;
 
 use ferry_model::Location;
 
@@ -12,11 +14,17 @@ use crate::dm_status::SyncStatusView;
 #[derive(Debug, Default)]
 pub struct SyncStatus {
     inner: Mutex<State>,
+    /// Asks the poller to read the upstream's position now.
+    refresh: Notify,
+    /// Wakes those waiting for a read of the upstream's position.
+    read_done: Notify,
 }
 
 #[derive(Debug, Default)]
 struct State {
     master: Option<Location>,
+    /// When the read that gave `master` began.
+    master_read_at: Option<Instant>,
     syncer: Option<SyncPoint>,
     /// Timestamp of the oldest received event not yet applied.
     pending_ts: Option<u32>,
@@ -33,9 +41,44 @@ impl SyncStatus {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The upstream's current position.
-    pub fn set_master(&self, loc: Location) {
-        self.lock().master = Some(loc);
+    /// The upstream's position, read by a read that began at `began`.
+    pub fn set_master(&self, loc: Location, began: Instant) {
+        {
+            let mut s = self.lock();
+            s.master = Some(loc);
+            s.master_read_at = Some(began);
+        }
+        self.read_done.notify_waiters();
+    }
+
+    /// A read of the upstream's position failed: whoever waits for one stops waiting.
+    pub fn master_unread(&self) {
+        self.read_done.notify_waiters();
+    }
+
+    /// Waits until the poller is asked to read the upstream's position (or `every` passed).
+    pub async fn next_master_read(&self, every: Duration) {
+        let _ = tokio::time::timeout(every, self.refresh.notified()).await;
+    }
+
+    /// Has the upstream's position read now (by the poller) and waits up to `within` for it;
+    /// false when no read began after this call within that time (the position shown is then
+    /// an older one, and `synced` compares with it).
+    pub async fn refresh_master(&self, within: Duration) -> bool {
+        let asked = Instant::now();
+        self.refresh.notify_one();
+        let fresh = async {
+            loop {
+                let done = self.read_done.notified();
+                tokio::pin!(done);
+                done.as_mut().enable();
+                if self.lock().master_read_at.is_some_and(|t| t >= asked) {
+                    return;
+                }
+                done.await;
+            }
+        };
+        tokio::time::timeout(within, fresh).await.is_ok()
     }
 
     /// A batch (or DDL) ending at `point`, with `rows` changes and the timestamp of its last
@@ -104,8 +147,10 @@ impl SyncStatus {
         let (master, master_gtid) = loc(s.master.as_ref());
         let syncer_loc = s.syncer.as_ref().map(SyncPoint::location);
         let (syncer, syncer_gtid) = loc(syncer_loc.as_ref());
+        // Everything up to the upstream's position (as last read: `query-status` has it read
+        // first) is applied.
         let synced = match (&s.master, &s.syncer) {
-            (Some(m), Some(p)) => m.binlog == p.pos && p.skip_rows == 0,
+            (Some(m), Some(p)) => p.pos >= m.binlog && p.skip_rows == 0 && s.pending_ts.is_none(),
             _ => false,
         };
         let total_rps = match s.started {
@@ -141,4 +186,61 @@ fn seconds_behind(s: &State) -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     now.saturating_sub(u64::from(ts))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use ferry_model::BinlogPosition;
+
+    use super::*;
+
+    fn loc(pos: u64) -> Location {
+        Location {
+            binlog: BinlogPosition::new("bin.000001", pos).unwrap(),
+            gtid: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refresh_waits_for_a_read_that_began_after_it() {
+        let status = Arc::new(SyncStatus::default());
+        // No poller: the refresh gives up after its time.
+        assert!(!status.refresh_master(Duration::from_millis(50)).await);
+        // A stale read (begun before the ask) does not count.
+        let stale = Instant::now();
+        let poller = {
+            let status = status.clone();
+            tokio::spawn(async move {
+                let mut pos = 100;
+                loop {
+                    status.next_master_read(Duration::from_secs(60)).await;
+                    pos += 100;
+                    status.set_master(loc(pos), Instant::now());
+                }
+            })
+        };
+        status.set_master(loc(50), stale);
+        assert!(status.refresh_master(Duration::from_secs(10)).await);
+        assert_eq!(status.view().master_binlog, "(bin.000001, 200)");
+        assert!(status.refresh_master(Duration::from_secs(10)).await);
+        assert_eq!(status.view().master_binlog, "(bin.000001, 300)");
+        poller.abort();
+    }
+
+    #[test]
+    fn synced_means_applied_up_to_the_upstream_position_with_nothing_pending() {
+        let s = SyncStatus::default();
+        s.set_master(loc(300), Instant::now());
+        s.set_syncer(&SyncPoint::at(loc(200)));
+        assert!(!s.view().synced, "behind");
+        s.set_syncer(&SyncPoint::at(loc(300)));
+        assert!(s.view().synced);
+        s.set_pending(Some(1));
+        assert!(!s.view().synced, "an event received and not applied");
+        s.set_pending(None);
+        s.set_syncer(&SyncPoint::at(loc(400)));
+        assert!(s.view().synced, "past the position read");
+    }
 }

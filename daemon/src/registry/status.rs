@@ -5,7 +5,7 @@ use ferry_actors::dm_status::{
     AllTasksResponse, SourceResponse, SourceStatus, TaskListEntry, TaskStatusResponse,
 };
 use ferry_actors::source::QueryRelay;
-use ferry_actors::task::{QueryStatus, TaskActor};
+use ferry_actors::task::{QueryStage, QueryStatus, TaskActor};
 use ferry_model::Stage;
 use serde_json::{json, Value};
 
@@ -55,8 +55,8 @@ impl Registry {
             .collect();
         let mut tasks = Vec::with_capacity(entries.len());
         for (name, addr, sources) in entries {
-            let status = match addr.send(QueryStatus).await {
-                Ok(st) => match (st.stage, st.error) {
+            let status = match addr.send(QueryStage).await {
+                Ok(st) => match st {
                     (Stage::Paused, Some(_)) => {
                         "Error - Some error occurred in subtask".to_string()
                     }

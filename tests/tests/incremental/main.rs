@@ -16,6 +16,7 @@ mod filters;
 mod memory;
 mod relay_log;
 mod start_positions;
+mod synced;
 
 const CATCH_UP: Duration = Duration::from_secs(180);
 
