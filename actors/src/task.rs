@@ -318,8 +318,7 @@ impl Handler<QueryStatus> for TaskActor {
                 .iter()
                 .filter_map(|s| {
                     let st = lock(s);
-                    (st.unit == Unit::Sync && st.stage == Stage::Running)
-                        .then(|| st.sync.clone())
+                    (st.unit == Unit::Sync && st.stage == Stage::Running).then(|| st.sync.clone())
                 })
                 .collect();
             futures::future::join_all(syncs.iter().map(|s| s.refresh_master(MASTER_READ_WAIT)))
