@@ -27,12 +27,7 @@ pub struct Endpoint {
     pub tls: Option<TlsFiles>,
 }
 
-/// TLS material of an endpoint (PEM bytes).
-#[derive(Clone, Debug, Default)]
-pub struct TlsFiles {
-    /// CA certificate; without it the server certificate is not verified.
-    pub ca: Option<Vec<u8>>,
-}
+pub use crate::tls::TlsFiles;
 
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,6 +69,10 @@ impl Endpoint {
             match &tls.ca {
                 Some(ca) => ssl = ssl.with_root_certs(vec![ca.clone().into()]),
                 None => ssl = ssl.with_danger_accept_invalid_certs(true),
+            }
+            if let Some(p12) = &tls.identity {
+                let id = mysql_async::ClientIdentity::new(p12.clone().into()).with_password("");
+                ssl = ssl.with_client_identity(Some(id));
             }
             b = b.ssl_opts(Some(ssl));
         }

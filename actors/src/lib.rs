@@ -36,3 +36,4 @@ pub mod subtask;
 pub mod supervisor;
 pub mod sync;
 pub mod task;
+pub mod tls;

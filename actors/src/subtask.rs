@@ -8,7 +8,7 @@ use ferry_config::{DbConfig, LoaderConfig, OnDuplicateLogical, SourceConfig, Tas
 use ferry_model::TaskMode;
 
 use crate::bulk::{BulkSpec, Consistency, OnDuplicate};
-use crate::db::{Endpoint, TlsFiles};
+use crate::db::Endpoint;
 use crate::error::{Side, TaskError};
 use crate::rules::{BlockAllowList, EventFilter, RouteSpec, Router};
 use crate::sync::SyncSpec;
@@ -29,8 +29,8 @@ pub const DEFAULT_CONSISTENCY: Consistency = Consistency::Auto;
 /// Builds an endpoint from a DM `from:` / `target-database:` block.
 ///
 /// TLS: a `security` block turns TLS on; its CA (`ssl-ca` file, or inline `ssl-ca-bytes` /
-/// `ssl-ca-base64`) verifies the server. Client certificates are refused with a clear error
-/// rather than silently ignored.
+/// `ssl-ca-base64`) verifies the server, and its client certificate and key (`ssl-cert` /
+/// `ssl-key`, or their inline forms) authenticate Ferry ([`crate::tls`]).
 pub fn endpoint(side: Side, db: &DbConfig) -> Result<Endpoint, TaskError> {
     let what = match side {
         Side::Upstream => "from.security",
@@ -38,29 +38,7 @@ pub fn endpoint(side: Side, db: &DbConfig) -> Result<Endpoint, TaskError> {
     };
     let tls = match &db.security {
         None => None,
-        Some(s) => {
-            if s.ssl_cert.is_some()
-                || s.ssl_key.is_some()
-                || s.cert_pem().is_some()
-                || s.key_pem().is_some()
-            {
-                return Err(TaskError::Config(format!(
-                    "{what}: client certificates (ssl-cert / ssl-key) are not supported yet; \
-                     use TLS with a CA only (ssl-ca)"
-                )));
-            }
-            let ca = match (s.ca_pem(), &s.ssl_ca) {
-                (Some(pem), _) => Some(pem),
-                (None, Some(path)) => Some(std::fs::read(path).map_err(|e| {
-                    TaskError::Config(format!("{what}.ssl-ca: cannot read {path}: {e}"))
-                })?),
-                (None, None) => {
-                    tracing::warn!("{what} has no ssl-ca: TLS is used without verifying the server certificate");
-                    None
-                }
-            };
-            Some(TlsFiles { ca })
-        }
+        Some(s) => Some(crate::tls::load(what, s)?),
     };
     Ok(Endpoint {
         side,

@@ -17,6 +17,7 @@ mod memory;
 mod relay_log;
 mod start_positions;
 mod synced;
+mod tls;
 
 const CATCH_UP: Duration = Duration::from_secs(180);
 
