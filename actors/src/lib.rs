@@ -20,6 +20,7 @@ pub mod causality;
 pub mod check;
 pub mod db;
 pub mod ddl;
+pub mod dm_metrics;
 pub mod dm_status;
 pub mod error;
 pub mod grants;

@@ -201,9 +201,17 @@ async fn run_subtask(
     backoff: Backoff,
 ) {
     let span = info_span!("subtask", source = %sub.source_id);
-    crate::supervisor::supervise(&state, backoff, || run_once(&sub, &state, &store))
-        .instrument(span)
-        .await
+    crate::supervisor::supervise(&state, backoff, || async {
+        let result = run_once(&sub, &state, &store).await;
+        if let Err(e) = &result {
+            let unit = lock(&state).unit;
+            let resumable = e.class().action() == Action::Retry;
+            crate::dm_metrics::exit_with_error(unit, &sub.bulk.task, &sub.source_id, resumable);
+        }
+        result
+    })
+    .instrument(span)
+    .await
 }
 
 /// One attempt at a subtask: the full phase (unless finished), then the Sync unit, which
@@ -299,6 +307,28 @@ impl Handler<QueryStage> for TaskActor {
 
     fn handle(&mut self, _: QueryStage, _: &mut Self::Context) -> Self::Result {
         actix::MessageResult(overall(&self.states))
+    }
+}
+
+/// Set the task's DM gauges from its live state (before `/metrics` is rendered).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PublishMetrics;
+
+impl Handler<PublishMetrics> for TaskActor {
+    type Result = ();
+
+    fn handle(&mut self, _: PublishMetrics, _: &mut Self::Context) {
+        for s in &self.states {
+            let st = lock(s);
+            crate::dm_metrics::publish_subtask(
+                &self.name,
+                &st.source_id,
+                st.stage,
+                st.unit,
+                &st.sync,
+            );
+        }
     }
 }
 

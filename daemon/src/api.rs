@@ -69,6 +69,7 @@ async fn handle(State(api): State<Api>, method: Method, uri: Uri, body: Bytes) -
     let parts: Vec<&str> = decoded.iter().map(String::as_str).collect();
     debug!(%method, %path, "api request");
     if path == "/metrics" {
+        api.reg.publish_metrics().await;
         return (
             [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
             (api.metrics)(),

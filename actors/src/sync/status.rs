@@ -120,6 +120,20 @@ impl SyncStatus {
         self.lock().safe_mode = on;
     }
 
+    /// The upstream's position (as last read) and the syncer's.
+    pub fn positions(
+        &self,
+    ) -> (
+        Option<ferry_model::BinlogPosition>,
+        Option<ferry_model::BinlogPosition>,
+    ) {
+        let s = self.lock();
+        (
+            s.master.as_ref().map(|m| m.binlog.clone()),
+            s.syncer.as_ref().map(|p| p.pos.clone()),
+        )
+    }
+
     /// The syncer's point.
     pub fn syncer(&self) -> Option<SyncPoint> {
         self.lock().syncer.clone()

@@ -206,7 +206,12 @@ fn run(cfg: DaemonConfig, reload: Reload) -> Result<(), String> {
 
 /// Installs the Prometheus recorder; returns what renders `/metrics`.
 fn install_metrics() -> Result<api::MetricsFn, String> {
+    // Gauges are set at each scrape: those of a stopped task go after 10 minutes unset.
     let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .idle_timeout(
+            metrics_util::MetricKindMask::GAUGE,
+            Some(std::time::Duration::from_secs(600)),
+        )
         .install_recorder()
         .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
     metrics::describe_counter!(
@@ -221,6 +226,7 @@ fn install_metrics() -> Result<api::MetricsFn, String> {
         "ferry_load_chunks_total",
         "Full-phase chunks committed downstream"
     );
+    ferry_actors::dm_metrics::describe();
     metrics::describe_gauge!("ferry_task_stage", "Task stage per task (1 New, 2 Running, 3 Paused, 4 Stopped, 5 Finished), as DM's dm_worker_task_state");
     Ok(Arc::new(move || {
         prometheus.run_upkeep();

@@ -5,7 +5,7 @@ use ferry_actors::dm_status::{
     AllTasksResponse, SourceResponse, SourceStatus, TaskListEntry, TaskStatusResponse,
 };
 use ferry_actors::source::QueryRelay;
-use ferry_actors::task::{QueryStage, QueryStatus, TaskActor};
+use ferry_actors::task::{PublishMetrics, QueryStage, QueryStatus, TaskActor};
 use ferry_model::Stage;
 use serde_json::{json, Value};
 
@@ -72,5 +72,19 @@ impl Registry {
         }
         serde_json::to_value(AllTasksResponse::ok(tasks))
             .unwrap_or_else(|e| json!({"result": false, "msg": e.to_string()}))
+    }
+
+    /// Sets every task's DM gauges from its live state (before `/metrics` is rendered).
+    pub async fn publish_metrics(&self) {
+        let addrs: Vec<Addr<TaskActor>> = self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|t| t.addr.clone())
+            .collect();
+        for addr in addrs {
+            let _ = addr.send(PublishMetrics).await;
+        }
     }
 }

@@ -164,13 +164,7 @@ impl Registry {
         let sink_rec = Mutex::new(rec);
         let sink: StageSink = Arc::new(move |stage, error| {
             let mut r = sink_rec.lock().unwrap_or_else(|e| e.into_inner());
-            let code = match stage {
-                Stage::New => 1.0,
-                Stage::Running => 2.0,
-                Stage::Paused => 3.0,
-                Stage::Stopped => 4.0,
-                Stage::Finished => 5.0,
-            };
+            let code = ferry_actors::dm_metrics::stage_code(stage);
             metrics::gauge!("ferry_task_stage", "task" => r.name.clone()).set(code);
             r.stage = stage;
             r.error = error;

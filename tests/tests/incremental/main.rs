@@ -14,6 +14,7 @@ mod ddl;
 mod faults;
 mod filters;
 mod memory;
+mod metrics;
 mod relay_log;
 mod start_positions;
 mod synced;
