@@ -3,6 +3,7 @@
 
 pub mod allocator;
 pub mod api;
+pub mod data_key;
 pub mod folders;
 pub mod logging;
 pub mod registry;

@@ -163,10 +163,12 @@ fn run(cfg: DaemonConfig, reload: Reload) -> Result<(), String> {
     }
     std::fs::create_dir_all(&cfg.data_dir)
         .map_err(|e| format!("cannot create data-dir {}: {e}", cfg.data_dir.display()))?;
+    // Passwords are sealed at rest with the configured key, else with the data dir's own.
     let key = match &cfg.secret_key_path {
-        Some(p) => Some(SecretKey::load(p).map_err(|e| e.to_string())?),
-        None => None,
+        Some(p) => SecretKey::load(p).map_err(|e| e.to_string())?,
+        None => ferry_daemon::data_key::load_or_create(&cfg.data_dir)?,
     };
+    let key = Some(key);
     let store = Arc::new(Store::open(&cfg.data_dir.join("state")).map_err(|e| e.to_string())?);
     let store_handle = store.clone();
     let metrics = install_metrics()?;

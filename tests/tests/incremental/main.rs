@@ -16,6 +16,7 @@ mod filters;
 mod memory;
 mod metrics;
 mod relay_log;
+mod secrets;
 mod start_positions;
 mod synced;
 mod tls;
