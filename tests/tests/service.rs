@@ -301,18 +301,28 @@ fn source_and_task_folders_are_reconciled_at_start_and_on_sighup() {
         );
     };
     let folders_ok = || status(port)["folders"]["result"] == serde_json::json!(true);
+    // Each clean application of the folders ends with this line.
+    let applied = |n: usize| {
+        std::fs::read_to_string(dir.path().join("ferryd.log"))
+            .unwrap_or_default()
+            .matches("source-dir / task-dir applied")
+            .count()
+            >= n
+    };
 
     // Start-up applies the folders.
     let mut child = start();
+    wait("the folders applied at start-up", &|| applied(1));
     wait("t1 running", &|| stage(&t1).as_deref() == Some("Running"));
-    assert!(folders_ok(), "{}", status(port));
+    wait("/status says so", &folders_ok);
 
     // A task added and one changed: t2 starts, t1 restarts; the source is left alone.
     std::fs::write(tasks.join("t2.yaml"), task(&t2, &db2, 100)).unwrap();
     std::fs::write(tasks.join("t1.yaml"), task(&t1, &db1, 50)).unwrap();
     send_signal(child.0.id(), SIGHUP);
+    wait("the reload applied", &|| applied(2));
     wait("t2 running", &|| stage(&t2).as_deref() == Some("Running"));
-    wait("the reload applied", &folders_ok);
+    wait("/status says so", &folders_ok);
     let log = std::fs::read_to_string(dir.path().join("ferryd.log")).unwrap();
     assert!(
         log.contains("task stopped (task-dir)") && !log.contains("source stopped"),
@@ -337,8 +347,9 @@ fn source_and_task_folders_are_reconciled_at_start_and_on_sighup() {
 
     std::fs::remove_file(tasks.join("t3.yaml")).unwrap();
     send_signal(child.0.id(), SIGHUP);
-    wait("t2 stopped", &|| stage(&t2).is_none());
-    assert!(folders_ok(), "{}", status(port));
+    wait("the reload applied", &|| applied(3));
+    assert!(stage(&t2).is_none(), "t2 stopped");
+    wait("/status says so", &folders_ok);
 
     // A restart changes nothing: t1 is restored by the store and left alone by the folders.
     send_signal(child.0.id(), SIGTERM);
@@ -348,7 +359,8 @@ fn source_and_task_folders_are_reconciled_at_start_and_on_sighup() {
     wait("t1 running again", &|| {
         stage(&t1).as_deref() == Some("Running")
     });
-    wait("folders applied at start", &folders_ok);
+    wait("folders applied at start", &|| applied(4));
+    wait("/status says so", &folders_ok);
     assert_eq!(
         std::fs::read_to_string(dir.path().join("data/folders.json")).unwrap(),
         before

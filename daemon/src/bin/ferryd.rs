@@ -13,7 +13,7 @@ use ferry_relay::Store;
 use tracing::{error, info};
 
 /// Ferry: MySQL/MariaDB → TiDB/MySQL migration daemon (DM-compatible).
-#[derive(Parser, Debug)]
+#[derive(Parser, Debug, Clone)]
 #[command(version, about)]
 struct Args {
     /// Daemon configuration file (YAML).
@@ -33,6 +33,21 @@ struct Args {
     log_file: Option<PathBuf>,
 }
 
+impl Args {
+    /// The flags that override the daemon file.
+    fn override_file(&self, cfg: &mut DaemonConfig) {
+        if let Some(a) = &self.master_addr {
+            cfg.master_addr = a.clone();
+        }
+        if let Some(d) = &self.data_dir {
+            cfg.data_dir = d.clone();
+        }
+        if let Some(f) = &self.log_file {
+            cfg.log_file = Some(f.clone());
+        }
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let mut cfg = match &args.config {
@@ -48,15 +63,7 @@ fn main() -> std::process::ExitCode {
         },
         None => DaemonConfig::default(),
     };
-    if let Some(a) = args.master_addr {
-        cfg.master_addr = a;
-    }
-    if let Some(d) = args.data_dir {
-        cfg.data_dir = d;
-    }
-    if let Some(f) = args.log_file {
-        cfg.log_file = Some(f);
-    }
+    args.override_file(&mut cfg);
     let level = args
         .log_level
         .clone()
@@ -73,8 +80,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     let reload = Reload {
-        config: args.config.clone(),
-        log_level_from_command_line: args.log_level.is_some(),
+        args: args.clone(),
         logging,
         folders: Folders {
             source_dir: cfg.source_dir.clone(),
@@ -96,8 +102,8 @@ fn main() -> std::process::ExitCode {
 /// What a SIGHUP reloads: the log file (reopened), the daemon file's `log-level` (unless
 /// `--log-level` is given), applied in place, and the `source-dir` / `task-dir` folders.
 struct Reload {
-    config: Option<PathBuf>,
-    log_level_from_command_line: bool,
+    /// The command line (its flags override the file at each reload too).
+    args: Args,
     logging: Logging,
     /// The folders applied at start-up and at each reload.
     folders: Folders,
@@ -115,14 +121,15 @@ impl Reload {
 
     /// Reads the daemon file again and applies what can change in place.
     fn reload_config(&mut self) -> Result<(), String> {
-        let Some(path) = &self.config else {
+        let Some(path) = &self.args.config else {
             return Ok(());
         };
         let loaded = ferry_config::load_daemon_file(path)
             .map_err(|e| format!("reload refused, nothing changed: {e}"))?;
         loaded.log_warnings();
-        let new = loaded.config;
-        if !self.log_level_from_command_line && new.log_level != self.running.log_level {
+        let mut new = loaded.config;
+        self.args.override_file(&mut new);
+        if self.args.log_level.is_none() && new.log_level != self.running.log_level {
             self.logging.set_level(&new.log_level.to_string())?;
             info!(from = %self.running.log_level, to = %new.log_level, "log level changed");
             self.running.log_level = new.log_level;
