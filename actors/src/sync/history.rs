@@ -26,6 +26,10 @@ pub struct SchemaHistory<'a> {
     next_seq: u64,
     /// Tables whose current definition the operator set (`binlog-schema update`).
     by_operator: HashSet<TableName>,
+    /// Where the history was loaded (the start of this run of the Sync unit).
+    loaded_at: BinlogPosition,
+    /// Tables with a version anywhere in the history, before or during this run.
+    ever: HashSet<TableName>,
 }
 
 impl std::fmt::Debug for SchemaHistory<'_> {
@@ -98,6 +102,7 @@ impl<'a> SchemaHistory<'a> {
             }
         }
         let next_seq = versions.iter().map(|v| v.seq + 1).max().unwrap_or(1);
+        let ever = versions.iter().map(|v| v.table.clone()).collect();
         Ok(Self {
             store,
             task: task.to_string(),
@@ -105,7 +110,17 @@ impl<'a> SchemaHistory<'a> {
             set,
             next_seq,
             by_operator,
+            loaded_at: at.clone(),
+            ever,
         })
+    }
+
+    /// Where a first definition of `table` holds from: where this run started when the
+    /// history never had the table (nothing about it happened since, or it would be there),
+    /// else `None`. So a definition read at the table's first row is listed, and repaired by
+    /// the operator, at the position the task resumes from.
+    pub fn first_definition_from(&self, table: &TableName) -> Option<&BinlogPosition> {
+        (!self.ever.contains(table)).then_some(&self.loaded_at)
     }
 
     /// True (once) when the operator set the current definition of a table: a statement the
@@ -172,6 +187,7 @@ impl<'a> SchemaHistory<'a> {
             } else {
                 self.by_operator.remove(&table);
             }
+            self.ever.insert(table.clone());
             versions.push(SchemaVersion {
                 table,
                 seq: self.next_seq,
@@ -411,5 +427,28 @@ mod tests {
         assert_eq!(h.table(&t).unwrap().columns.len(), 4);
         h.reload_table(&t, &pos(600)).unwrap();
         assert_eq!(h.table(&t).unwrap().columns.len(), 3);
+    }
+
+    #[test]
+    fn a_table_the_history_never_had_is_defined_from_the_runs_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ferry_relay::Store::open(dir.path()).unwrap();
+        let (t, u) = (TableName::new("d", "t"), TableName::new("d", "u"));
+        let def =
+            SchemaSet::parse_create_table("CREATE TABLE t (id int)", ParseMode::default()).unwrap();
+        let mut h = SchemaHistory::load(&store, "task", "s", &pos(4)).unwrap();
+        h.record(vec![(u.clone(), None)], &pos(50)).unwrap();
+        let mut h = SchemaHistory::load(&store, "task", "s", &pos(100)).unwrap();
+        assert_eq!(h.first_definition_from(&t), Some(&pos(100)));
+        assert_eq!(
+            h.first_definition_from(&u),
+            None,
+            "dropped at 50: it had a version"
+        );
+        h.record(vec![(t.clone(), Some(def))], &pos(100)).unwrap();
+        assert_eq!(h.first_definition_from(&t), None);
+        // A later run resuming at 100 sees it there.
+        let h = SchemaHistory::load(&store, "task", "s", &pos(100)).unwrap();
+        assert!(h.table(&t).is_some());
     }
 }

@@ -150,8 +150,13 @@ impl<'a> SchemaTracker<'a> {
                 .map_err(|e| TaskError::Config(e.to_string()))?
             }
         };
+        let from = self
+            .history
+            .first_definition_from(source)
+            .cloned()
+            .unwrap_or_else(|| at.pos.clone());
         self.history
-            .record(vec![(source.clone(), Some(def.clone()))], &at.pos)?;
+            .record(vec![(source.clone(), Some(def.clone()))], &from)?;
         Ok(def)
     }
 
