@@ -371,6 +371,16 @@ fn source_and_task_folders_are_reconciled_at_start_and_on_sighup() {
         assert_eq!(ferry_tests::data::count_rows(&mut d, &db1, "t").await, 2);
         assert_eq!(ferry_tests::data::count_rows(&mut d, &db2, "t").await, 2);
     });
+
+    // The source's file and its task's file removed together: both stop.
+    std::fs::remove_file(tasks.join("t1.yaml")).unwrap();
+    std::fs::remove_file(sources.join("up.yaml")).unwrap();
+    send_signal(child.0.id(), SIGHUP);
+    wait("the removal applied", &|| applied(5));
+    wait("/status says so", &folders_ok);
+    assert!(stage(&t1).is_none(), "t1 stopped");
+    let shown = ctl(&["operate-source", "show"]).to_string();
+    assert!(!shown.contains("fup"), "the source stopped: {shown}");
     send_signal(child.0.id(), SIGTERM);
     assert!(wait_exit(&mut child.0, Duration::from_secs(30)).success());
 }

@@ -80,12 +80,12 @@ impl Registry {
         for (id, change) in &sources {
             if *change != Change::Create {
                 for name in self.tasks_using(id) {
-                    match desired.tasks.contains_key(&name) {
-                        true if !tasks.iter().any(|(n, _)| *n == name) => {
-                            tasks.push((name, Change::Replace))
-                        }
-                        true => {}
-                        false => {
+                    let planned = tasks.iter().any(|(n, _)| *n == name);
+                    match (planned, desired.tasks.contains_key(&name)) {
+                        // Stopped by the plan already (and started again if still wanted).
+                        (true, _) => {}
+                        (false, true) => tasks.push((name, Change::Replace)),
+                        (false, false) => {
                             problems.push(format!(
                                 "source `{id}`: its file changed or was removed, but task `{name}` (not in task-dir) uses it: stop the task first"
                             ));
