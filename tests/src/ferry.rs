@@ -142,6 +142,18 @@ pub async fn ferryctl(args: &[&str], env: &[(&str, &str)]) -> CtlOutput {
     }
 }
 
+/// `GET path` on the HTTP API at `addr` (HTTP/1.0): the whole response, headers included.
+pub fn http_get(addr: &str, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connecting to {addr}: {e}"));
+    let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap_or_else(|e| panic!("GET {path} on {addr}: {e}"));
+    let mut resp = String::new();
+    s.read_to_string(&mut resp)
+        .unwrap_or_else(|e| panic!("GET {path} on {addr}: {e}"));
+    resp
+}
+
 /// The `from:` block of a source file for a test server (root, empty password).
 pub fn source_yaml(source_id: &str, server: &TestServer) -> String {
     format!(
@@ -441,6 +453,11 @@ impl Ferry {
         self.ctl_ok(&["check-task", f]).await;
         self.ctl_ok(&["start-task", f]).await;
         self.wait_stage(name, "Finished", timeout).await
+    }
+
+    /// `GET path` on this ferryd's HTTP API: the whole response, headers included.
+    pub fn http_get(&self, path: &str) -> String {
+        http_get(&self.addr(), path)
     }
 
     /// `query-status <task>` answer, or `None` when the command fails.

@@ -189,13 +189,7 @@ fn the_unit_file_passes_systemd_analyze_verify() {
 
 /// The `/status` answer of the ferryd on `port`.
 fn status(port: u16) -> serde_json::Value {
-    use std::io::Read;
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(b"GET /status HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
+    let resp = ferry_tests::ferry::http_get(&format!("127.0.0.1:{port}"), "/status");
     let body = resp.split("\r\n\r\n").nth(1).unwrap_or_default();
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {resp}"))
 }

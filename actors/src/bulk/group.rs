@@ -215,21 +215,9 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::queue::tests::chunk;
     use super::*;
     use crate::mailbox::{mailbox, Bounds};
-    use ferry_model::ChunkId;
-
-    fn chunk(t: &str, n: u32) -> Chunk {
-        Chunk {
-            id: ChunkId {
-                table: TableName::new("d", t),
-                ordinal: n,
-            },
-            lower: None,
-            upper: None,
-            estimated_rows: 1,
-        }
-    }
 
     async fn next(
         planner: &Outbox<NextChunk>,

@@ -60,11 +60,12 @@ impl ChunkQueue {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use ferry_model::ChunkId;
 
-    fn chunk(t: &str, n: u32) -> Chunk {
+    /// Chunk `n` of table `d.t` (one row estimated).
+    pub(in crate::bulk) fn chunk(t: &str, n: u32) -> Chunk {
         Chunk {
             id: ChunkId {
                 table: TableName::new("d", t),

@@ -169,10 +169,10 @@ pub(crate) async fn poll_master(up: Endpoint, status: Arc<SyncStatus>) {
                 Err(e) => {
                     debug!(error = %e, "cannot read the upstream position");
                     conn = None;
-                    status.master_unread();
+                    status.master_unread(began);
                 }
             },
-            None => status.master_unread(),
+            None => status.master_unread(began),
         }
         status.next_master_read(Duration::from_secs(1)).await;
     }

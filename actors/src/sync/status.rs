@@ -23,7 +23,7 @@ pub struct SyncStatus {
 #[derive(Debug, Default)]
 struct State {
     master: Option<Location>,
-    /// When the read that gave `master` began.
+    /// When the last read of the upstream's position (successful or not) began.
     master_read_at: Option<Instant>,
     syncer: Option<SyncPoint>,
     /// Timestamp of the oldest received event not yet applied.
@@ -51,8 +51,10 @@ impl SyncStatus {
         self.read_done.notify_waiters();
     }
 
-    /// A read of the upstream's position failed: whoever waits for one stops waiting.
-    pub fn master_unread(&self) {
+    /// A read of the upstream's position begun at `began` failed: whoever waits for a read
+    /// stops waiting (the position shown stays the last one read).
+    pub fn master_unread(&self, began: Instant) {
+        self.lock().master_read_at = Some(began);
         self.read_done.notify_waiters();
     }
 
@@ -61,9 +63,10 @@ impl SyncStatus {
         let _ = tokio::time::timeout(every, self.refresh.notified()).await;
     }
 
-    /// Has the upstream's position read now (by the poller) and waits up to `within` for it;
-    /// false when no read began after this call within that time (the position shown is then
-    /// an older one, and `synced` compares with it).
+    /// Has the upstream's position read now (by the poller) and waits up to `within` for
+    /// that read to end; false when none began after this call and ended within that time.
+    /// A failed read ends the wait too: the position shown is then an older one, and
+    /// `synced` compares with it.
     pub async fn refresh_master(&self, within: Duration) -> bool {
         let asked = Instant::now();
         self.refresh.notify_one();
@@ -240,6 +243,29 @@ mod tests {
         assert_eq!(status.view().master_binlog, "(bin.000001, 200)");
         assert!(status.refresh_master(Duration::from_secs(10)).await);
         assert_eq!(status.view().master_binlog, "(bin.000001, 300)");
+        poller.abort();
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_ends_the_wait_and_keeps_the_last_position() {
+        let status = Arc::new(SyncStatus::default());
+        status.set_master(loc(100), Instant::now());
+        let poller = {
+            let status = status.clone();
+            tokio::spawn(async move {
+                loop {
+                    status.next_master_read(Duration::from_secs(60)).await;
+                    status.master_unread(Instant::now());
+                }
+            })
+        };
+        let asked = Instant::now();
+        assert!(status.refresh_master(Duration::from_secs(30)).await);
+        assert!(
+            asked.elapsed() < Duration::from_secs(10),
+            "not held to the timeout"
+        );
+        assert_eq!(status.view().master_binlog, "(bin.000001, 100)");
         poller.abort();
     }
 

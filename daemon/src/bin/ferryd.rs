@@ -149,10 +149,8 @@ impl Reload {
                 tracing::warn!(file = %path.display(), key, "changed: takes effect when ferryd restarts");
             }
         }
-        self.folders.source_dir = new.source_dir.clone();
-        self.folders.task_dir = new.task_dir.clone();
-        self.running.source_dir = new.source_dir;
-        self.running.task_dir = new.task_dir;
+        self.folders.source_dir = new.source_dir;
+        self.folders.task_dir = new.task_dir;
         info!(file = %path.display(), "configuration reloaded");
         Ok(())
     }

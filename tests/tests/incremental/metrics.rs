@@ -2,18 +2,10 @@
 //! `dm_syncer_binlog_file` / `dm_syncer_binlog_pos` for the master and the syncer,
 //! `dm_syncer_replication_lag_gauge`, with DM's labels.
 
-use std::io::{Read, Write};
-
 use super::*;
 
 fn scrape(ferry: &Ferry) -> String {
-    let mut s = std::net::TcpStream::connect(ferry.addr()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    resp
+    ferry.http_get("/metrics")
 }
 
 /// The value of the series `name` whose labels include every one of `labels`.

@@ -2,7 +2,6 @@
 //! generates in the data dir (mode 0600); no file of the data dir, no log line, no API answer
 //! and no metric holds a password in clear, and a restart still reads them.
 
-use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -19,15 +18,6 @@ fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
             out.push(p);
         }
     }
-}
-
-fn get(ferry: &Ferry, path: &str) -> String {
-    let mut s = std::net::TcpStream::connect(ferry.addr()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    resp
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,8 +75,8 @@ async fn passwords_are_sealed_at_rest_and_never_shown() {
             "query-status".into(),
             ferry.ctl(&["query-status"]).await.to_string(),
         ),
-        ("/metrics".into(), get(&ferry, "/metrics")),
-        ("/status".into(), get(&ferry, "/status")),
+        ("/metrics".into(), ferry.http_get("/metrics")),
+        ("/status".into(), ferry.http_get("/status")),
     ];
     let mut all = Vec::new();
     files(ferry.data_dir(), &mut all);
