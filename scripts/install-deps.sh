@@ -35,5 +35,24 @@ else
     echo "install-deps: system packages present" >&2
 fi
 
+# promtool (`promtool check metrics` / `check rules` in the metrics tests): taken from Debian's
+# `prometheus` package, unpacked without installing it (the package would also install and
+# start a Prometheus server and pull in its web assets).
+if ! command -v promtool >/dev/null; then
+    echo "install-deps: installing promtool (from Debian's prometheus package)" >&2
+    if ! apt-cache show prometheus >/dev/null 2>&1; then
+        "${SUDO[@]}" apt-get update -q </dev/null
+    fi
+    work=$(mktemp -d)
+    (cd "$work" && apt-get download prometheus </dev/null)
+    "${SUDO[@]}" mkdir -p /usr/local/lib/ferry-promtool
+    "${SUDO[@]}" dpkg-deb -x "$work"/prometheus_*.deb /usr/local/lib/ferry-promtool
+    "${SUDO[@]}" ln -sf /usr/local/lib/ferry-promtool/usr/bin/promtool /usr/local/bin/promtool
+    rm -rf "$work"
+    promtool --version >/dev/null
+else
+    echo "install-deps: promtool present" >&2
+fi
+
 [ -f "$shared_dbs/install.sh" ] || { echo "install-deps: $shared_dbs/install.sh not found" >&2; exit 1; }
 "${SUDO[@]}" bash "$shared_dbs/install.sh" all </dev/null

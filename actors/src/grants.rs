@@ -95,9 +95,21 @@ impl Grants {
         g
     }
 
-    /// True when `priv_` is granted globally.
+    /// True when `priv_` is granted globally, under its name or a name that serves for it
+    /// ([`equivalents`]: MariaDB ≥ 10.5 prints `BINLOG MONITOR` for `REPLICATION CLIENT`).
     pub fn has_global(&self, priv_: &str) -> bool {
-        self.global.contains("ALL PRIVILEGES") || self.global.contains(priv_)
+        self.global.contains("ALL PRIVILEGES")
+            || equivalents(priv_).iter().any(|p| self.global.contains(*p))
+    }
+
+    /// DM's `replication_privilege`: the global privileges binlog replication needs that
+    /// the account lacks (`REPLICATION SLAVE` to stream the binlog, `REPLICATION CLIENT` to
+    /// read positions and list the files).
+    pub fn missing_replication(&self) -> Vec<&'static str> {
+        ["REPLICATION SLAVE", "REPLICATION CLIENT"]
+            .into_iter()
+            .filter(|p| !self.has_global(p))
+            .collect()
     }
 
     /// True when `priv_` is granted on `schema.table` at any level.
@@ -113,6 +125,28 @@ impl Grants {
             || self.table.iter().any(|(db, t, p)| {
                 (p == priv_ || p == "ALL PRIVILEGES") && db == schema && t == table
             })
+    }
+}
+
+/// The privilege names that grant what `priv_` names, itself first.
+///
+/// - MariaDB 10.5.2 renamed `REPLICATION CLIENT` to `BINLOG MONITOR` (the old name is an
+///   alias, `SHOW GRANTS` prints the new one); `SUPER` also allows `SHOW MASTER STATUS` (DM
+///   accepts it for `REPLICATION CLIENT`).
+/// - `REPLICATION REPLICA` is MariaDB's (10.5.1+) alias of `REPLICATION SLAVE`;
+///   `REPLICA MONITOR` (10.5.9+) of `SLAVE MONITOR`.
+/// - Aurora's own privileges (`LOAD FROM S3`, `SELECT INTO S3`, `INVOKE LAMBDA`, ...) are
+///   kept under their names and grant nothing Ferry needs.
+pub fn equivalents(priv_: &str) -> Vec<&str> {
+    match priv_ {
+        "REPLICATION CLIENT" | "BINLOG MONITOR" => {
+            vec!["REPLICATION CLIENT", "BINLOG MONITOR", "SUPER"]
+        }
+        "REPLICATION SLAVE" | "REPLICATION REPLICA" => {
+            vec!["REPLICATION SLAVE", "REPLICATION REPLICA"]
+        }
+        "SLAVE MONITOR" | "REPLICA MONITOR" => vec!["SLAVE MONITOR", "REPLICA MONITOR"],
+        other => vec![other],
     }
 }
 
@@ -188,5 +222,62 @@ mod tests {
         let g = Grants::parse(&["GRANT ALL PRIVILEGES ON *.* TO `root`@`%` WITH GRANT OPTION"]);
         assert!(g.has_global("RELOAD"));
         assert!(g.has_on_table("SELECT", "a", "b"));
+    }
+
+    #[test]
+    fn mariadb_10_11_names_serve_for_replication() {
+        // A MariaDB 10.11 user granted `RELOAD, REPLICATION CLIENT, REPLICATION SLAVE`
+        // (SHOW GRANTS prints the 10.5 names), plus the new admin privileges.
+        let g = Grants::parse(&[
+            "GRANT RELOAD, BINLOG MONITOR, REPLICATION SLAVE, SLAVE MONITOR, REPLICATION SLAVE ADMIN, BINLOG ADMIN ON *.* TO `ferry`@`%` IDENTIFIED BY PASSWORD '*AB12'",
+            "GRANT SELECT, LOCK TABLES ON `shop`.* TO `ferry`@`%`",
+        ]);
+        assert!(
+            g.missing_replication().is_empty(),
+            "{:?}",
+            g.missing_replication()
+        );
+        assert!(g.has_global("REPLICATION CLIENT"));
+        assert!(g.has_global("BINLOG MONITOR"));
+        assert!(g.has_global("REPLICA MONITOR"));
+        assert!(g.has_global("RELOAD"));
+        assert!(g.has_on_table("SELECT", "shop", "orders"));
+        assert!(!g.has_on_table("SELECT", "other", "orders"));
+        // Without BINLOG MONITOR, only REPLICATION CLIENT is missing; MariaDB's alias
+        // `REPLICATION REPLICA` serves for REPLICATION SLAVE.
+        let g = Grants::parse(&["GRANT REPLICATION REPLICA, BINLOG ADMIN ON *.* TO `r`@`%`"]);
+        assert_eq!(g.missing_replication(), vec!["REPLICATION CLIENT"]);
+        let g = Grants::parse(&["GRANT USAGE ON *.* TO `n`@`%`"]);
+        assert_eq!(
+            g.missing_replication(),
+            vec!["REPLICATION SLAVE", "REPLICATION CLIENT"]
+        );
+        // DM accepts SUPER for REPLICATION CLIENT (SHOW MASTER STATUS).
+        let g = Grants::parse(&["GRANT SUPER, REPLICATION SLAVE ON *.* TO `s`@`%`"]);
+        assert!(g.missing_replication().is_empty());
+    }
+
+    #[test]
+    fn aurora_grants_parse_and_keep_the_standard_ones() {
+        // Aurora MySQL 2: Aurora's own privileges in the global list, no SUPER.
+        let g = Grants::parse(&[
+            "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, ALTER, SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE, REPLICATION CLIENT, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, EVENT, TRIGGER, LOAD FROM S3, SELECT INTO S3, INVOKE LAMBDA ON *.* TO 'admin'@'%' WITH GRANT OPTION",
+        ]);
+        assert!(g.missing_replication().is_empty());
+        assert!(g.has_global("RELOAD"));
+        assert!(g.has_global("LOAD FROM S3"));
+        assert!(!g.has_global("SUPER"));
+        assert!(g.roles.is_empty());
+        // Aurora MySQL 3: dynamic privileges without spaces, and the rds_superuser_role
+        // role (expanded by the precheck with SHOW GRANTS ... USING).
+        let g = Grants::parse(&[
+            "GRANT SELECT, RELOAD, PROCESS, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO `admin`@`%` WITH GRANT OPTION",
+            "GRANT BACKUP_ADMIN,FLUSH_TABLES,ROLE_ADMIN,SYSTEM_VARIABLES_ADMIN ON *.* TO `admin`@`%` WITH GRANT OPTION",
+            "GRANT `rds_superuser_role`@`%` TO `admin`@`%`",
+        ]);
+        assert!(g.has_global("FLUSH_TABLES"));
+        assert!(g.has_global("ROLE_ADMIN"));
+        assert!(g.missing_replication().is_empty());
+        assert_eq!(g.roles, vec!["`rds_superuser_role`@`%`".to_string()]);
     }
 }

@@ -12,7 +12,8 @@
 //!   a run's stages supervised as a unit; [`supervisor`]: restart or pause after a failure;
 //! - [`error`]: task errors and their transient/definite classification;
 //! - [`source`]: the source supervisor (its relay log), by messages;
-//! - [`dm_status`]: DM's `query-status` JSON shapes, as typed structs.
+//! - [`dm_status`]: DM's `query-status` JSON shapes, as typed structs;
+//! - [`metrics`]: the Prometheus series (DM's names and Ferry's own).
 
 pub mod apply;
 pub mod bulk;
@@ -20,12 +21,12 @@ pub mod causality;
 pub mod check;
 pub mod db;
 pub mod ddl;
-pub mod dm_metrics;
 pub mod dm_status;
 pub mod error;
 pub mod grants;
 pub mod history;
 pub mod mailbox;
+pub mod metrics;
 pub mod pipeline;
 pub mod reader;
 pub mod relay_service;
@@ -33,8 +34,12 @@ pub mod rules;
 pub mod schema;
 pub mod source;
 pub mod stages;
+pub mod start_time;
 pub mod subtask;
 pub mod supervisor;
 pub mod sync;
 pub mod task;
 pub mod tls;
+
+/// The former path of [`metrics::worker`] (DM's task state and stage codes).
+pub use self::metrics::worker as dm_metrics;

@@ -120,6 +120,33 @@ impl<T: Weigh> Outbox<T> {
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }
+
+    /// The mailbox's bounds as applied: (messages, bytes).
+    pub fn capacity(&self) -> (usize, usize) {
+        (self.tx.max_capacity(), self.permits)
+    }
+
+    /// A reader of how full the mailbox is now, (messages, bytes) queued, that does not keep
+    /// it open (`None` once every sender or the receiver is gone): what `/metrics` shows.
+    pub fn fill_probe(&self) -> impl Fn() -> Option<(usize, usize)> + Send + Sync + 'static
+    where
+        T: Send + 'static,
+    {
+        let tx = self.tx.downgrade();
+        let budget = Arc::downgrade(&self.budget);
+        let permits = self.permits;
+        move || {
+            let budget = budget.upgrade()?;
+            let tx = tx.upgrade()?;
+            if tx.is_closed() {
+                return None;
+            }
+            Some((
+                tx.max_capacity().saturating_sub(tx.capacity()),
+                permits.saturating_sub(budget.available_permits()),
+            ))
+        }
+    }
 }
 
 /// The receiving half of a mailbox, owned by one stage.
@@ -317,5 +344,24 @@ mod tests {
         all.extend(tb.await.unwrap());
         all.sort_unstable();
         assert_eq!(all, (0..100).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_fill_probe_sees_what_is_queued_and_lets_the_mailbox_close() {
+        rt().block_on(async {
+            let (tx, mut rx) = mailbox::<Msg>("test", Bounds::new(4, 1000));
+            let fill = tx.fill_probe();
+            assert_eq!(tx.capacity(), (4, 1000));
+            assert_eq!(fill(), Some((0, 0)));
+            tx.send(Msg(300)).await.unwrap();
+            tx.send(Msg(200)).await.unwrap();
+            assert_eq!(fill(), Some((2, 500)));
+            rx.recv().await.unwrap();
+            assert_eq!(fill(), Some((1, 200)));
+            drop(tx);
+            assert_eq!(rx.recv().await.unwrap().0, 200);
+            assert!(rx.recv().await.is_none(), "the probe does not keep it open");
+            assert_eq!(fill(), None);
+        });
     }
 }

@@ -35,6 +35,8 @@ use ferry_relay::CheckpointStore;
 use crate::bulk::{self, group, BulkProgress, BulkSpec};
 use crate::error::TaskError;
 use crate::mailbox::{mailbox, Bounds};
+use crate::metrics::mailbox::watch;
+use crate::metrics::syncer::SyncerMetrics;
 use crate::stages::Stages;
 use crate::sync::{self, Handoff, RowFilter, RowRouter, SyncSpec, SyncStatus};
 use ferry_model::Location;
@@ -85,6 +87,8 @@ pub(crate) async fn run_copy_round(
     stages.spawn("planner", group::run_planner(queue, ask_in));
 
     let (load_out, load_in) = mailbox("chunk-loads", CHUNK_LOADS);
+    watch(&ctx.task, &ctx.source_id, &[&ask_out]);
+    watch(&ctx.task, &ctx.source_id, &[&load_out]);
     let load_in = load_in.shared();
     for l in 0..pool_size {
         let loader = group::run_loader(ctx.clone(), pool.clone(), load_in.clone());
@@ -129,18 +133,25 @@ pub async fn run_sync(
     status: Arc<SyncStatus>,
     store: &dyn CheckpointStore,
 ) -> Result<(), TaskError> {
+    let writers = spec.worker_count.max(1);
+    let metrics = SyncerMetrics::new(&spec.task, &spec.source_id, writers);
     let prepared = sync::prepare(spec, handoff, &status, store).await?;
     let mut stages = Stages::new();
+    let (task, source) = (spec.task.as_str(), spec.source_id.as_str());
 
     let (read_out, read_in) = mailbox("binlog-items", BINLOG_ITEMS);
+    watch(task, source, &[&read_out]);
     let start = prepared.start().clone();
-    stages.spawn("reader", sync::read_binlog(spec.clone(), start, read_out));
+    let reader = sync::read_binlog(spec.clone(), start, read_out, metrics.clone());
+    stages.spawn("reader", reader);
 
     let (kept_out, kept_in) = mailbox("filtered-items", BINLOG_ITEMS);
+    watch(task, source, &[&kept_out]);
     let filter = RowFilter::new(spec.balist.clone(), spec.filter.clone());
     stages.spawn("filter", sync::run_filter(filter, read_in, kept_out));
 
     let (routed_out, routed_in) = mailbox("routed-items", BINLOG_ITEMS);
+    watch(task, source, &[&routed_out]);
     let router = RowRouter::new(spec.router.clone());
     stages.spawn("router", sync::run_router(router, kept_in, routed_out));
     stages.spawn(
@@ -148,17 +159,20 @@ pub async fn run_sync(
         sync::poll_master(spec.upstream.clone(), status.clone()),
     );
 
-    let mut writers = Vec::with_capacity(spec.worker_count.max(1));
-    for w in 0..spec.worker_count.max(1) {
-        let applier = sync::connect_writer(spec).await?;
+    let mut shares = Vec::with_capacity(writers);
+    for w in 0..writers {
+        let applier = sync::connect_writer(spec)
+            .await?
+            .with_metrics(metrics.writer(w));
         let (shares_out, shares_in) = mailbox("writer-shares", WRITER_SHARES);
         stages.spawn(
             format!("writer-{w}"),
-            sync::run_writer(w, applier, shares_in),
+            sync::run_writer(w, applier, shares_in, metrics.clone()),
         );
-        writers.push(shares_out);
+        shares.push(shares_out);
     }
+    watch(task, source, &shares.iter().collect::<Vec<_>>());
 
-    let mut coordinator = prepared.coordinator(spec, status, writers);
+    let mut coordinator = prepared.coordinator(spec, status, shares, metrics);
     stages.run(coordinator.run(routed_in)).await
 }

@@ -18,8 +18,14 @@ use crate::pipeline;
 use crate::subtask::Subtask;
 use crate::sync::{Handoff, SyncStatus};
 
-/// Called when the task's overall stage changes, so that the daemon can persist it.
-pub type StageSink = Arc<dyn Fn(Stage, Option<String>) + Send + Sync>;
+mod ops;
+
+pub use ops::{ListBinlogOps, Pause, Resume, RevertBinlogOp, SetBinlogOp};
+
+/// Called when the task's overall stage changes, so that the daemon can persist it: the
+/// stage, the error that paused it, and the sources whose subtask is paused (restored paused
+/// while the others run, see [`TaskActor::with_paused`]).
+pub type StageSink = Arc<dyn Fn(Stage, Option<String>, &[String]) + Send + Sync>;
 
 /// Retry policy for transient errors (DM's `checker` backoff).
 #[derive(Debug, Clone, Copy)]
@@ -75,7 +81,10 @@ pub struct TaskActor {
     sink: StageSink,
     backoff: Backoff,
     rt: tokio::runtime::Handle,
-    runner: Option<JoinHandle<()>>,
+    /// Per subtask, its running pipeline.
+    runners: Vec<Option<JoinHandle<()>>>,
+    /// Serialises the stage reports, so that the last one persisted is the current one.
+    reporting: Arc<Mutex<()>>,
 }
 
 impl TaskActor {
@@ -117,6 +126,7 @@ impl TaskActor {
                 }))
             })
             .collect();
+        let runners = subtasks.iter().map(|_| None).collect();
         Self {
             name,
             subtasks: subtasks.into_iter().map(Arc::new).collect(),
@@ -125,53 +135,136 @@ impl TaskActor {
             sink,
             backoff,
             rt,
-            runner: None,
+            runners,
+            reporting: Arc::new(Mutex::new(())),
         }
     }
 
-    fn start_runner(&mut self) {
-        let subtasks = self.subtasks.clone();
-        let states = self.states.clone();
-        let store = self.store.clone();
-        let sink = self.sink.clone();
-        let backoff = self.backoff;
-        let name = self.name.clone();
+    /// Restores a task whose subtasks on `sources` were paused while the others ran: those
+    /// start paused, the others running (when `sources` is empty, every subtask keeps the
+    /// initial stage).
+    pub fn with_paused(self, sources: &[String]) -> Self {
+        if sources.is_empty() {
+            return self;
+        }
         for s in &self.states {
             let mut st = lock(s);
-            st.stage = Stage::Running;
-            st.error = None;
-            st.error_is_fatal = false;
-            st.error_class = None;
+            if sources.contains(&st.source_id) {
+                st.stage = Stage::Paused;
+            } else if st.stage == Stage::Paused {
+                st.stage = Stage::Running;
+                st.error = None;
+                st.error_is_fatal = false;
+            }
         }
-        (self.sink)(Stage::Running, None);
-        self.runner = Some(
-            self.rt.spawn(
-                async move {
-                    let runs = subtasks.iter().zip(&states).map(|(sub, state)| {
-                        run_subtask(sub.clone(), state.clone(), store.clone(), backoff)
-                    });
-                    futures::future::join_all(runs).await;
-                    let (stage, err) = overall(&states);
-                    info!(stage = %stage, "task ended");
-                    sink(stage, err);
-                }
-                .instrument(info_span!("task", name = %name)),
-            ),
-        );
+        self
     }
 
-    fn stop_runner(&mut self) {
-        if let Some(h) = self.runner.take() {
+    /// True while subtask `i`'s pipeline runs.
+    fn is_running(&self, i: usize) -> bool {
+        self.runners[i].as_ref().is_some_and(|h| !h.is_finished())
+    }
+
+    /// Reports the task's stage to the sink.
+    fn report(&self) {
+        report(&self.states, &self.sink, &self.reporting);
+    }
+
+    /// Starts the pipelines of the subtasks `which` (those not already running).
+    fn start_subtasks(&mut self, which: &[usize]) {
+        let mut started = false;
+        for &i in which {
+            if self.is_running(i) {
+                continue;
+            }
+            {
+                let mut st = lock(&self.states[i]);
+                st.stage = Stage::Running;
+                st.error = None;
+                st.error_is_fatal = false;
+                st.error_class = None;
+            }
+            let sub = self.subtasks[i].clone();
+            let state = self.states[i].clone();
+            let states = self.states.clone();
+            let store = self.store.clone();
+            let sink = self.sink.clone();
+            let reporting = self.reporting.clone();
+            let backoff = self.backoff;
+            let span = info_span!("task", name = %self.name);
+            let handle = self.rt.spawn(
+                async move {
+                    run_subtask(sub, state, store, backoff).await;
+                    report(&states, &sink, &reporting);
+                }
+                .instrument(span),
+            );
+            self.runners[i] = Some(handle);
+            started = true;
+        }
+        if started {
+            self.report();
+        }
+    }
+
+    /// Every subtask.
+    fn all(&self) -> Vec<usize> {
+        (0..self.subtasks.len()).collect()
+    }
+
+    fn stop_runners(&mut self) {
+        for h in self.runners.iter_mut().filter_map(Option::take) {
             h.abort();
         }
     }
+
+    /// The subtasks of `sources` (every subtask when empty); an unknown source is an error.
+    fn select(&self, sources: &[String]) -> Result<Vec<usize>, String> {
+        if sources.is_empty() {
+            return Ok(self.all());
+        }
+        let mut out = Vec::new();
+        for src in sources {
+            match self.subtasks.iter().position(|s| s.source_id == *src) {
+                Some(i) => out.push(i),
+                None => {
+                    return Err(format!(
+                        "task `{}` has no subtask on source `{src}`",
+                        self.name
+                    ))
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Sends the task's stage and its paused sources to `sink`; logs the end of the task when no
+/// subtask runs any more.
+fn report(states: &[Arc<Mutex<SubtaskState>>], sink: &StageSink, reporting: &Mutex<()>) {
+    let _one_at_a_time = reporting.lock().unwrap_or_else(|e| e.into_inner());
+    let (stage, err) = overall(states);
+    let mut paused = Vec::new();
+    let mut running = false;
+    for s in states {
+        let st = lock(s);
+        running |= st.stage == Stage::Running;
+        if st.stage == Stage::Paused {
+            paused.push(st.source_id.clone());
+        }
+    }
+    if !running {
+        info!(stage = %stage, "task ended");
+    }
+    sink(stage, err, &paused);
 }
 
 pub(crate) fn lock(s: &Mutex<SubtaskState>) -> std::sync::MutexGuard<'_, SubtaskState> {
     s.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The task's stage from its subtasks' (DM: Finished/Paused/... when all agree, else Running).
+/// The task's stage from its subtasks' (DM's rule: paused with an error, else any paused,
+/// else the stage they all have, else Running).
 fn overall(states: &[Arc<Mutex<SubtaskState>>]) -> (Stage, Option<String>) {
     let stages: Vec<(Stage, Option<String>)> = states
         .iter()
@@ -185,6 +278,9 @@ fn overall(states: &[Arc<Mutex<SubtaskState>>]) -> (Stage, Option<String>) {
         .find(|(s, e)| *s == Stage::Paused && e.is_some())
     {
         return (Stage::Paused, e.clone());
+    }
+    if stages.iter().any(|(s, _)| *s == Stage::Paused) {
+        return (Stage::Paused, None);
     }
     let first = stages.first().map(|s| s.0).unwrap_or(Stage::New);
     if stages.iter().all(|(s, _)| *s == first) {
@@ -201,12 +297,19 @@ async fn run_subtask(
     backoff: Backoff,
 ) {
     let span = info_span!("subtask", source = %sub.source_id);
+    crate::metrics::worker::subtask_started(&sub.bulk.task, &sub.source_id);
     crate::supervisor::supervise(&state, backoff, || async {
         let result = run_once(&sub, &state, &store).await;
         if let Err(e) = &result {
             let unit = lock(&state).unit;
             let resumable = e.class().action() == Action::Retry;
-            crate::dm_metrics::exit_with_error(unit, &sub.bulk.task, &sub.source_id, resumable);
+            let unit = crate::metrics::worker::ExitUnit::of(unit, e);
+            crate::metrics::worker::exit_with_error(
+                unit,
+                &sub.bulk.task,
+                &sub.source_id,
+                resumable,
+            );
         }
         result
     })
@@ -270,14 +373,14 @@ impl Actor for TaskActor {
     type Context = Context<Self>;
 
     fn started(&mut self, _ctx: &mut Self::Context) {
-        let running = self.states.iter().any(|s| lock(s).stage == Stage::Running);
-        if running {
-            self.start_runner();
-        }
+        let running: Vec<usize> = (0..self.states.len())
+            .filter(|&i| lock(&self.states[i]).stage == Stage::Running)
+            .collect();
+        self.start_subtasks(&running);
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
-        self.stop_runner();
+        self.stop_runners();
     }
 }
 
@@ -321,12 +424,13 @@ impl Handler<PublishMetrics> for TaskActor {
     fn handle(&mut self, _: PublishMetrics, _: &mut Self::Context) {
         for s in &self.states {
             let st = lock(s);
-            crate::dm_metrics::publish_subtask(
+            crate::metrics::syncer::publish(
                 &self.name,
                 &st.source_id,
                 st.stage,
                 st.unit,
                 &st.sync,
+                &st.progress,
             );
         }
     }
@@ -406,93 +510,6 @@ fn subtask_status(task: &str, st: &SubtaskState) -> SubTaskStatus {
     }
 }
 
-/// Pause the task (stop working, keep checkpoints).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Pause;
-
-impl Handler<Pause> for TaskActor {
-    type Result = ();
-
-    fn handle(&mut self, _: Pause, _: &mut Self::Context) {
-        if !self.states.iter().any(|s| lock(s).stage == Stage::Running) {
-            return;
-        }
-        self.stop_runner();
-        for s in &self.states {
-            let mut st = lock(s);
-            if st.stage == Stage::Running {
-                st.stage = Stage::Paused;
-            }
-        }
-        (self.sink)(Stage::Paused, None);
-    }
-}
-
-/// Resume a paused task from its checkpoint.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Resume;
-
-impl Handler<Resume> for TaskActor {
-    type Result = ();
-
-    fn handle(&mut self, _: Resume, _: &mut Self::Context) {
-        let paused = self.states.iter().any(|s| lock(s).stage == Stage::Paused);
-        if paused && self.runner.as_ref().is_none_or(|h| h.is_finished()) {
-            self.start_runner();
-        }
-    }
-}
-
-/// `binlog skip|replace`: an operator decision for a blocked statement; a task paused by an
-/// error resumes so that the decision is used.
-#[derive(Message)]
-#[rtype(result = "Result<usize, String>")]
-pub struct SetBinlogOp {
-    /// Only this source's subtask (`None`: every subtask).
-    pub source: Option<String>,
-    /// Position of the statement (`None`: the statement the subtask is blocked on).
-    pub at: Option<ferry_model::BinlogPosition>,
-    /// The decision.
-    pub op: crate::sync::BinlogOp,
-}
-
-impl Handler<SetBinlogOp> for TaskActor {
-    type Result = Result<usize, String>;
-
-    fn handle(&mut self, msg: SetBinlogOp, _: &mut Self::Context) -> Self::Result {
-        let mut n = 0;
-        for sub in &self.subtasks {
-            if msg.source.as_ref().is_some_and(|s| *s != sub.source_id) {
-                continue;
-            }
-            if !sub.mode.has_sync() {
-                return Err(format!(
-                    "task `{}` has no binlog replication (task-mode full)",
-                    self.name
-                ));
-            }
-            sub.sync
-                .operators
-                .set(&sub.source_id, msg.at.clone(), msg.op.clone());
-            n += 1;
-        }
-        if n == 0 {
-            return Err(format!(
-                "task `{}` has no subtask on source `{}`",
-                self.name,
-                msg.source.unwrap_or_default()
-            ));
-        }
-        let paused = self.states.iter().any(|s| lock(s).stage == Stage::Paused);
-        if paused && self.runner.as_ref().is_none_or(|h| h.is_finished()) {
-            self.start_runner();
-        }
-        Ok(n)
-    }
-}
-
 /// Stop the task for good (the actor stops).
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -502,7 +519,7 @@ impl Handler<Stop> for TaskActor {
     type Result = ();
 
     fn handle(&mut self, _: Stop, ctx: &mut Self::Context) {
-        self.stop_runner();
+        self.stop_runners();
         actix::ActorContext::stop(ctx);
     }
 }
@@ -517,7 +534,7 @@ impl Handler<Shutdown> for TaskActor {
     type Result = ();
 
     fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
-        self.stop_runner();
+        self.stop_runners();
         actix::ActorContext::stop(ctx);
     }
 }

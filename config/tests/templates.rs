@@ -200,6 +200,21 @@ fn daemon_file_loads() {
         d.secret_key_path.as_deref(),
         Some(std::path::Path::new("/etc/ferry/secret.key"))
     );
+    // Beyond loopback: accepted because TLS and a token are set.
+    assert_eq!(
+        d.api_token_path.as_deref(),
+        Some(std::path::Path::new("/etc/ferry/api-token"))
+    );
+    assert!(d.ssl_cert.is_some() && d.ssl_key.is_some() && d.ssl_ca.is_some());
+    let text = std::fs::read_to_string(fixture("ferryd.yaml")).unwrap();
+    let open = text
+        .lines()
+        .filter(|l| !l.starts_with("api-token-path"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let e = ferry_config::parse_daemon_str(&open, "open.yaml", &no_env).unwrap_err();
+    assert_eq!(e.errors()[0].path, "master-addr", "{e}");
+    assert!(e.to_string().contains("api-token-path"), "{e}");
     let empty = ferry_config::parse_daemon_str("", "empty.yaml", &no_env).unwrap();
     assert_eq!(empty.config, ferry_config::DaemonConfig::default());
     let bad = ferry_config::parse_daemon_str(

@@ -9,12 +9,13 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Value};
 use tracing::{debug, warn};
 
+use crate::api_token::ApiToken;
 use crate::registry::{ApiError, Registry};
 use crate::wire::{EncryptRequest, FileUpload};
 
@@ -29,19 +30,29 @@ struct Api {
     reg: Arc<Registry>,
     metrics: MetricsFn,
     started: Instant,
+    /// When set, every request must carry it as a bearer token.
+    token: Option<ApiToken>,
 }
 
-/// Serves requests on `listener` until `shutdown` completes; requests in progress finish.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
+/// Serves requests on `listener` (plain TCP, or [`crate::api_tls::TlsListener`]) until
+/// `shutdown` completes; requests in progress finish. With a `token`, a request without it
+/// is refused (401) before anything else is looked at.
+pub async fn serve<L>(
+    listener: L,
     reg: Arc<Registry>,
     metrics: MetricsFn,
+    token: Option<ApiToken>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let api = Api {
         reg,
         metrics,
         started: Instant::now(),
+        token,
     };
     let app = Router::new()
         .fallback(handle)
@@ -58,9 +69,32 @@ fn json_response(status: u16, v: &Value) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-async fn handle(State(api): State<Api>, method: Method, uri: Uri, body: Bytes) -> Response {
+async fn handle(
+    State(api): State<Api>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     // Query strings are ignored.
     let path = uri.path();
+    if let Some(token) = &api.token {
+        let given = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
+        if !token.admits(given) {
+            debug!(%method, %path, "api request without the bearer token");
+            let msg = "this API needs `Authorization: Bearer <token>` (the token of ferryd's \
+                       api-token-path; ferryctl --api-token-file or FERRY_API_TOKEN)";
+            let mut r = json_response(
+                401,
+                &json!({"result": false, "msg": msg, "error_msg": msg, "error_code": 401}),
+            );
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            return r;
+        }
+    }
     let decoded: Vec<String> = path
         .trim_matches('/')
         .split('/')
@@ -126,7 +160,18 @@ fn upload(body: &[u8]) -> Result<FileUpload, ApiError> {
     })
 }
 
-fn body_json<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ApiError> {
+/// The body of pause/resume/stop: `{}` or empty for the whole task.
+fn task_op(body: &[u8]) -> Result<crate::wire::TaskOpRequest, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Default::default());
+    }
+    body_json(body, "task operation")
+}
+
+pub(crate) fn body_json<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    what: &str,
+) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError {
         status: 400,
         msg: format!("bad {what} request: {e}"),
@@ -160,8 +205,12 @@ async fn route(method: &Method, parts: &[&str], body: &[u8], api: &Api) -> Resul
         (&Method::GET, ["api", "v1", "tasks", "status"])
         | (&Method::GET, ["api", "v1", "tasks"]) => Ok(reg.all_status().await),
         (&Method::GET, ["api", "v1", "tasks", name, "status"]) => reg.task_status(name).await,
-        (&Method::POST, ["api", "v1", "tasks", name, "pause"]) => reg.pause_task(name).await,
-        (&Method::POST, ["api", "v1", "tasks", name, "resume"]) => reg.resume_task(name).await,
+        (&Method::POST, ["api", "v1", "tasks", name, "pause"]) => {
+            reg.pause_task(name, &task_op(body)?.sources).await
+        }
+        (&Method::POST, ["api", "v1", "tasks", name, "resume"]) => {
+            reg.resume_task(name, &task_op(body)?.sources).await
+        }
         (&Method::POST, ["api", "v1", "tasks", name, "binlog"]) => {
             let r: crate::wire::BinlogRequest = body_json(body, "binlog")?;
             reg.binlog_op(name, &r).await
@@ -171,15 +220,15 @@ async fn route(method: &Method, parts: &[&str], body: &[u8], api: &Api) -> Resul
             reg.binlog_schema(name, &r).await
         }
         (&Method::POST, ["api", "v1", "tasks", name, "stop"])
-        | (&Method::DELETE, ["api", "v1", "tasks", name]) => reg.stop_task(name).await,
+        | (&Method::DELETE, ["api", "v1", "tasks", name]) => {
+            reg.stop_task(name, &task_op(body)?.sources).await
+        }
         (&Method::POST, ["api", "v1", "encrypt"]) => {
             let r: EncryptRequest = body_json(body, "encrypt")?;
             reg.encrypt(&r.plaintext)
         }
-        _ => Err(ApiError {
-            status: 404,
-            msg: format!("no such API: {method} /{}", parts.join("/")),
-        }),
+        // The commands added with `config`, `start-relay`/`stop-relay`, `query-status -s`.
+        _ => crate::api_ops::route(method, parts, body, reg).await,
     }
 }
 

@@ -3,6 +3,10 @@
 
 pub mod allocator;
 pub mod api;
+mod api_ops;
+pub mod api_tls;
+pub mod api_token;
+pub mod ctl;
 pub mod data_key;
 pub mod folders;
 pub mod logging;

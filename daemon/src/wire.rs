@@ -18,6 +18,9 @@ pub struct FileUpload {
     /// `start-task --remove-meta`.
     #[serde(default)]
     pub remove_meta: bool,
+    /// `start-task --start-time` / `check-task --start-time` (`2021-10-21 00:01:00`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
 }
 
 impl FileUpload {
@@ -36,6 +39,7 @@ impl FileUpload {
             text,
             env,
             remove_meta: false,
+            start_time: None,
         })
     }
 }
@@ -118,4 +122,23 @@ pub struct BinlogRequest {
     /// Statements for `replace` (separated by `;`).
     #[serde(default)]
     pub sqls: Vec<String>,
+}
+
+/// Body of `POST /api/v1/tasks/{name}/pause|resume|stop` (`{}`: the whole task).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TaskOpRequest {
+    /// Only the subtasks of these sources (`-s`); empty: every subtask.
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+/// Body of `POST /api/v1/query-status` (`query-status [-s source ...] [task] --more`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct QueryStatusRequest {
+    /// One task (default: every task).
+    #[serde(default)]
+    pub task: Option<String>,
+    /// Only these sources (default: every source).
+    #[serde(default)]
+    pub sources: Vec<String>,
 }

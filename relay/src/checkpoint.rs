@@ -25,6 +25,10 @@ pub struct TaskRecord {
     pub stage: Stage,
     /// The error that paused the task, if any.
     pub error: Option<String>,
+    /// Sources whose subtask is paused while others may run (`pause-task -s`); restored
+    /// paused, the others running. Empty: every subtask has `stage`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paused_sources: Vec<String>,
 }
 
 /// A committed full-phase chunk.
@@ -454,6 +458,7 @@ mod tests {
                     spec: serde_json::json!({}),
                     stage: Stage::Running,
                     error: None,
+                    paused_sources: Vec::new(),
                 })
                 .unwrap();
                 s.put_full_start(

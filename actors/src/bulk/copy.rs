@@ -23,8 +23,8 @@ use crate::schema;
 
 /// What every chunk copy shares.
 pub(crate) struct CopyCtx {
-    pub(super) task: String,
-    pub(super) source_id: String,
+    pub(crate) task: String,
+    pub(crate) source_id: String,
     pub(super) upstream: Endpoint,
     pub(super) downstream: Endpoint,
     pub(super) flavor: Flavor,

@@ -163,13 +163,7 @@ async fn dumper(mut d: Dumper) -> Result<(), TaskError> {
         )?;
         d.progress.chunk_committed(&table, rows, bytes);
         lock(&ctx.committed).push((chunk.id.clone(), (rows, bytes)));
-        let labels = [
-            ("task", ctx.task.clone()),
-            ("source_id", ctx.source_id.clone()),
-        ];
-        metrics::counter!("ferry_load_rows_total", &labels).increment(rows);
-        metrics::counter!("ferry_load_bytes_total", &labels).increment(bytes);
-        metrics::counter!("ferry_load_chunks_total", &labels).increment(1);
+        crate::metrics::loader::chunk_committed(&ctx.task, &ctx.source_id, rows, bytes);
         debug!(worker = d.worker, table = %table, chunk = chunk.id.ordinal, rows, bytes, "chunk committed");
         finished = Some((table, false));
     }

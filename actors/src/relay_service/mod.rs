@@ -40,6 +40,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::db::Endpoint;
+use crate::metrics::relay::RelayMetrics;
 use crate::reader::{Backoff, ReaderOptions, ReconnectingSource, StartFrom};
 
 pub use purge::ManualPurge;
@@ -239,6 +240,8 @@ pub(crate) struct Shared {
     /// Held by a purge from reading the floor to deleting, and by a reader's registration.
     pub purge_lock: tokio::sync::Mutex<()>,
     next_reader: AtomicU64,
+    /// The relay's series (`dm_relay_*`).
+    pub metrics: RelayMetrics,
 }
 
 impl Shared {
@@ -392,6 +395,7 @@ impl RelayService {
             readers: Mutex::new(HashMap::new()),
             purge_lock: tokio::sync::Mutex::new(()),
             next_reader: AtomicU64::new(0),
+            metrics: RelayMetrics::new(source_id),
         });
         // Where the relay starts, recorded before returning so that readers opened right
         // away see it; the writer retries when this fails.

@@ -165,7 +165,13 @@ impl RelaySource {
 
     async fn next(&mut self) -> Result<Option<SourceEvent>, ReaderError> {
         loop {
-            let Some(ev) = self.next_unfiltered().await? else {
+            let from_relay = self.from_relay();
+            let next = self.next_unfiltered().await.inspect_err(|e| {
+                if from_relay && e.class() == ErrorClass::BinlogCorrupt {
+                    self.shared.metrics.data_corruption.increment(1);
+                }
+            });
+            let Some(ev) = next? else {
                 return Ok(None);
             };
             if self.skip(&ev) {

@@ -84,6 +84,7 @@ pub(super) async fn status_loop(shared: Arc<Shared>, mut shutdown: watch::Receiv
         if *shutdown.borrow() {
             break;
         }
+        shared.metrics.space(shared.store.path());
         let ep = &shared.ep;
         if conn.is_none() {
             match ep.connect(vec![]).await {
@@ -107,7 +108,10 @@ pub(super) async fn status_loop(shared: Arc<Shared>, mut shutdown: watch::Receiv
             uuid = c.query_first::<String, _>(q).await.ok().flatten();
         }
         match read_position(c, info, ep).await {
-            Ok(loc) => shared.set_master(loc, uuid.clone()),
+            Ok(loc) => {
+                shared.metrics.master_at(&loc.binlog);
+                shared.set_master(loc, uuid.clone())
+            }
             Err(e) => {
                 tracing::debug!(source = %shared.source_id, error = %e, "relay status");
                 conn = None;

@@ -118,6 +118,7 @@ pub(super) async fn run(shared: Arc<Shared>, mut ctl: mpsc::Receiver<Ctl>) {
             Outcome::Failed(e) => {
                 // Retried with backoff, or (paused) tried again every DEFINITE_RETRY.
                 let retry = e.policy().action == Action::Retry;
+                shared.metrics.exit_with_error(retry);
                 if let (false, Some(back)) = (retry, moved_from.take()) {
                     if move_start(&shared, back.clone()).await {
                         tracing::warn!(source = %shared.source_id, start = %back, error = %e,
@@ -234,6 +235,9 @@ pub(super) async fn prepare(shared: &Arc<Shared>) -> Result<(), String> {
 
 async fn publish_stats(shared: &Arc<Shared>) -> Result<(), SessionError> {
     let st = shared.blocking(|s, src| s.stats(src)).await?;
+    if let Some(r) = &st.relay_position {
+        shared.metrics.relay_at(&r.binlog);
+    }
     shared.publish(|p| {
         p.last_seq = st.next_seq.saturating_sub(1);
         p.relay_pos = st.relay_position.as_ref().map(|r| r.binlog.clone());
@@ -274,12 +278,17 @@ async fn session(shared: &Arc<Shared>, ctl: &mut mpsc::Receiver<Ctl>) -> Outcome
     let budget_bytes = shared.cfg.buffer_bytes.clamp(1 << 20, 1 << 30);
     let budget = Arc::new(Semaphore::new(budget_bytes as usize));
     let (tx, mut rx) = mpsc::channel(4096);
+    watch_buffer(shared, &tx, &budget, budget_bytes);
     let puller = tokio::spawn(pull(
         src,
         tx,
         Arc::clone(&budget),
         budget_bytes,
         shared.source_id.clone(),
+        (
+            shared.metrics.read_binlog_duration.clone(),
+            shared.metrics.read_error_count.clone(),
+        ),
     ));
     let mut app = Appender {
         gtid: GtidTracker::new(start.gtid),
@@ -333,6 +342,29 @@ async fn session(shared: &Arc<Shared>, ctl: &mut mpsc::Receiver<Ctl>) -> Outcome
     outcome
 }
 
+/// Shows the buffer between the puller and the appender as the mailbox `relay-events`.
+fn watch_buffer(
+    shared: &Shared,
+    tx: &mpsc::Sender<Pulled>,
+    budget: &Arc<Semaphore>,
+    budget_bytes: u64,
+) {
+    let (weak_tx, weak_budget) = (tx.downgrade(), Arc::downgrade(budget));
+    let permits = usize::try_from(budget_bytes).unwrap_or(usize::MAX);
+    let fill = move || {
+        let (tx, budget) = (weak_tx.upgrade()?, weak_budget.upgrade()?);
+        Some((
+            tx.max_capacity().saturating_sub(tx.capacity()),
+            permits.saturating_sub(budget.available_permits()),
+        ))
+    };
+    crate::metrics::mailbox::watch_fills(
+        "relay-events",
+        &[("source_id", shared.source_id.clone())],
+        vec![(Box::new(fill), (tx.max_capacity(), permits))],
+    );
+}
+
 fn item_bytes(item: &Pulled) -> u64 {
     match item {
         Pulled::Event(r, _) => r.raw.as_ref().map_or(0, |b| b.len() as u64),
@@ -347,9 +379,16 @@ async fn pull(
     budget: Arc<Semaphore>,
     budget_bytes: u64,
     source_id: String,
+    (read_duration, read_errors): (::metrics::Histogram, ::metrics::Counter),
 ) {
     loop {
-        let item = match src.next_raw().await {
+        let asked = std::time::Instant::now();
+        let read = src.next_raw().await;
+        match &read {
+            Ok(_) => read_duration.record(asked.elapsed().as_secs_f64()),
+            Err(_) => read_errors.increment(1),
+        }
+        let item = match read {
             Ok(Some(raw)) => {
                 let n = raw.raw.as_ref().map_or(0, |b| b.len() as u64);
                 let permit = if n == 0 {
@@ -489,9 +528,20 @@ impl Appender {
             let gtid = boundary.as_ref().and_then(|b| b.gtid.clone());
             let last = events.last().map(|e| e.end.clone());
             let b2 = boundary.clone();
+            let bytes: usize = events.iter().map(|e| e.raw.len()).sum();
+            let began = std::time::Instant::now();
             let seqs = shared
                 .blocking(move |s, src| s.append(src, &events, b2.as_ref()))
-                .await?;
+                .await
+                .inspect_err(|_| shared.metrics.write_error_count.increment(1))?;
+            shared
+                .metrics
+                .write_duration
+                .record(began.elapsed().as_secs_f64());
+            shared.metrics.write_size.record(bytes as f64);
+            if let Some(p) = &last {
+                shared.metrics.relay_at(p);
+            }
             if boundary.is_some() {
                 shared.set_relay_gtid(gtid);
             }

@@ -18,6 +18,7 @@ use super::writer::{self, RowOp};
 use super::SyncSpec;
 use crate::db::Endpoint;
 use crate::error::TaskError;
+use crate::metrics::syncer::WriterMetrics;
 
 /// The downstream as the exactly-once protocol sees it.
 pub(crate) trait Applier {
@@ -49,6 +50,8 @@ pub(crate) struct MySqlApplier {
     source: String,
     /// `multiple-rows`: merge changes into multi-row statements.
     merge: bool,
+    /// The writer's series.
+    metrics: WriterMetrics,
 }
 
 impl MySqlApplier {
@@ -60,7 +63,14 @@ impl MySqlApplier {
             table: progress::progress_table(&spec.meta_schema, &spec.task),
             source: spec.source_id.clone(),
             merge: spec.multiple_rows,
+            metrics: WriterMetrics::noop(),
         }
+    }
+
+    /// Records the writer's transactions and jobs into `metrics`.
+    pub fn with_metrics(mut self, metrics: WriterMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The connection, for everything else (schema reads, DDL).
@@ -84,7 +94,12 @@ impl Applier for MySqlApplier {
         let stmts = writer::statements(ops, safe, self.merge)
             .map_err(|e| TaskError::Blocked(format!("{what}: {e}")))?;
         let progress = progress::upsert_sql(&self.table, &self.source, &[worker], mark);
-        writer::apply(&mut self.conn, &self.ep, &stmts, &progress, &what).await
+        let began = std::time::Instant::now();
+        let m = &self.metrics;
+        let result = writer::apply(&mut self.conn, &self.ep, &stmts, &progress, &what, m).await;
+        self.metrics
+            .share(ops, stmts.len(), began.elapsed(), result.is_ok());
+        result
     }
 
     async fn record_empty(&mut self, workers: &[usize], mark: &BatchMark) -> Result<(), TaskError> {

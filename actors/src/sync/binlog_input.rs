@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mysql_async::Conn;
 use tracing::debug;
@@ -15,8 +15,10 @@ use super::{Cursor, ItemBatch, Items, SyncPoint, SyncSpec, SyncStatus};
 use crate::db::{read_position, Endpoint, ServerInfo};
 use crate::error::TaskError;
 use crate::mailbox::Outbox;
+use crate::metrics::syncer::SyncerMetrics;
 use crate::reader::{
-    Backoff as ReaderBackoff, BinlogSource, ReaderOptions, ReconnectingSource, StartFrom,
+    Backoff as ReaderBackoff, BinlogSource, EventBody, ReaderOptions, ReconnectingSource,
+    SourceEvent, StartFrom,
 };
 
 /// Picks the replica server id: the configured one, else one derived from the task and
@@ -35,7 +37,12 @@ fn server_id(spec: &SyncSpec) -> u32 {
 
 /// The reader stage: binlog events (from the relay log or the upstream) → cursor items, into
 /// the filter stage's mailbox. It ends after sending an error (or when the mailbox closes).
-pub(crate) async fn read_binlog(spec: SyncSpec, start: SyncPoint, tx: Outbox<ItemBatch>) {
+pub(crate) async fn read_binlog(
+    spec: SyncSpec,
+    start: SyncPoint,
+    tx: Outbox<ItemBatch>,
+    metrics: Arc<SyncerMetrics>,
+) {
     let from = match (&start.gtid, start.pos.name.is_empty()) {
         (Some(g), true) => StartFrom::Gtid(g.clone()),
         _ => StartFrom::Position(start.pos.clone()),
@@ -43,7 +50,7 @@ pub(crate) async fn read_binlog(spec: SyncSpec, start: SyncPoint, tx: Outbox<Ite
     let cursor = Cursor::new(&start);
     if let Some(relay) = &spec.relay {
         match relay.open(from).await {
-            Ok(src) => pump(src, cursor, &spec.upstream.addr(), tx).await,
+            Ok(src) => pump(src, cursor, &spec.upstream.addr(), tx, &metrics).await,
             Err(e) => {
                 let _ = tx
                     .send(Err(TaskError::Binlog {
@@ -61,7 +68,7 @@ pub(crate) async fn read_binlog(spec: SyncSpec, start: SyncPoint, tx: Outbox<Ite
     };
     let src = ReconnectingSource::new(spec.upstream.clone(), from, opts, ReaderBackoff::default())
         .with_backend(spec.backend);
-    pump(src, cursor, &spec.upstream.addr(), tx).await;
+    pump(src, cursor, &spec.upstream.addr(), tx, &metrics).await;
 }
 
 /// Most items one reader message carries.
@@ -88,10 +95,13 @@ async fn pump<S: BinlogSource>(
     mut cursor: Cursor,
     upstream: &str,
     tx: Outbox<ItemBatch>,
+    metrics: &SyncerMetrics,
 ) {
     let mut batch = Items::with_capacity(BATCH_ITEMS);
     let mut scratch = Vec::new();
+    let mut stats = ReadStats::default();
     loop {
+        let mut asked = Instant::now();
         let next = {
             let mut next = std::pin::pin!(src.next_event());
             let mut now = ready_now(&mut next).await;
@@ -106,15 +116,21 @@ async fn pump<S: BinlogSource>(
                 None => {
                     // Nothing more to read now: pass on what is gathered, then wait (the
                     // read in progress is kept, not cancelled).
-                    if !batch.items.is_empty()
-                        && tx.send(Ok(batch.take(BATCH_ITEMS))).await.is_err()
-                    {
-                        return;
+                    if !batch.items.is_empty() {
+                        stats.record(metrics);
+                        if tx.send(Ok(batch.take(BATCH_ITEMS))).await.is_err() {
+                            return;
+                        }
+                        // Waiting for the next stage is not reading.
+                        asked = Instant::now();
                     }
                     next.await
                 }
             }
         };
+        if let Ok(Some(ev)) = &next {
+            stats.event(ev, asked.elapsed());
+        }
         let failure = match next {
             Ok(Some(ev)) => match cursor.feed(ev, &mut scratch) {
                 Ok(()) => None,
@@ -137,11 +153,11 @@ async fn pump<S: BinlogSource>(
             batch.push(item);
         }
         let full = batch.items.len() >= BATCH_ITEMS || batch.bytes >= BATCH_BYTES;
-        if (full || failure.is_some())
-            && !batch.items.is_empty()
-            && tx.send(Ok(batch.take(BATCH_ITEMS))).await.is_err()
-        {
-            return;
+        if (full || failure.is_some()) && !batch.items.is_empty() {
+            stats.record(metrics);
+            if tx.send(Ok(batch.take(BATCH_ITEMS))).await.is_err() {
+                return;
+            }
         }
         if let Some(e) = failure {
             let _ = tx.send(Err(e)).await;
@@ -150,12 +166,76 @@ async fn pump<S: BinlogSource>(
     }
 }
 
+/// What the reader read for one message: recorded once per message (the means of its
+/// events), so the metrics cost nothing per event but a clock read.
+#[derive(Debug, Default)]
+struct ReadStats {
+    events: u64,
+    reading: Duration,
+    /// Bytes of the events whose size is known (end minus the previous end in one file).
+    sized: u64,
+    bytes: u64,
+    row_events: u64,
+    rows: u64,
+    /// End of the previous event.
+    last_end: u64,
+}
+
+impl ReadStats {
+    fn event(&mut self, ev: &SourceEvent, read: Duration) {
+        self.events += 1;
+        self.reading += read;
+        if !ev.artificial {
+            if ev.pos.pos > self.last_end && self.last_end > 0 {
+                self.sized += 1;
+                self.bytes += ev.pos.pos - self.last_end;
+            }
+            self.last_end = ev.pos.pos;
+        }
+        if let EventBody::Rows { rows, .. } = &ev.body {
+            self.row_events += 1;
+            self.rows += *rows as u64;
+        }
+    }
+
+    /// Records the means of the message's events and starts again.
+    fn record(&mut self, m: &SyncerMetrics) {
+        if self.events > 0 {
+            m.read_binlog_duration
+                .record(self.reading.as_secs_f64() / self.events as f64);
+        }
+        if self.sized > 0 {
+            m.binlog_event_size
+                .record(self.bytes as f64 / self.sized as f64);
+        }
+        if self.row_events > 0 {
+            m.binlog_event_row
+                .record(self.rows as f64 / self.row_events as f64);
+        }
+        *self = Self {
+            last_end: self.last_end,
+            ..Self::default()
+        };
+    }
+}
+
 /// The poller stage: reads the upstream's current position for `query-status` every second,
 /// and at once when a status query asks for it ([`SyncStatus::refresh_master`]).
 pub(crate) async fn poll_master(up: Endpoint, status: Arc<SyncStatus>) {
     let mut conn: Option<(Conn, ServerInfo)> = None;
+    let mut files_read: Option<Instant> = None;
     loop {
         let began = std::time::Instant::now();
+        // The files' sizes, for the remaining-time estimate, every 10 s.
+        if let Some((c, _)) = conn.as_mut() {
+            if files_read.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+                files_read = Some(began);
+                match binlog_files(c).await {
+                    Ok(files) => status.set_binlog_files(files),
+                    Err(e) => debug!(error = %e, "cannot list the upstream's binlog files"),
+                }
+            }
+        }
         if conn.is_none() {
             if let Ok(mut c) = up.connect(Vec::new()).await {
                 if let Ok(info) = ServerInfo::detect(&mut c, &up).await {
@@ -176,6 +256,20 @@ pub(crate) async fn poll_master(up: Endpoint, status: Arc<SyncStatus>) {
         }
         status.next_master_read(Duration::from_secs(1)).await;
     }
+}
+
+/// The upstream's binlog files and their sizes (`SHOW BINARY LOGS`).
+async fn binlog_files(c: &mut Conn) -> Result<Vec<(String, u64)>, mysql_async::Error> {
+    use mysql_async::prelude::Queryable;
+    let rows: Vec<mysql_async::Row> = c.query("SHOW BINARY LOGS").await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let name = r.get_opt::<String, _>(0)?.ok()?;
+            let size = r.get_opt::<u64, _>(1)?.ok()?;
+            Some((name, size))
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -230,7 +324,14 @@ mod tests {
         }
         let (out, mut inbox) = mailbox("test", Bounds::new(4, 64 << 20));
         let reader = tokio::spawn(async move {
-            pump(Scripted(rx), Cursor::new(&start()), "up:3306", out).await;
+            pump(
+                Scripted(rx),
+                Cursor::new(&start()),
+                "up:3306",
+                out,
+                &SyncerMetrics::noop(),
+            )
+            .await;
         });
         let first = next(&mut inbox).await.unwrap();
         assert_eq!(

@@ -1,14 +1,13 @@
 //! Applies a replicated statement (DDL) downstream: classify, filter, route, execute — or
 //! what the operator decided with `binlog skip|replace`.
 
-use std::sync::Mutex;
-
 use ferry_model::table::quote_ident;
-use ferry_model::{BinlogPosition, TableName};
+use ferry_model::TableName;
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use tracing::{info, warn};
 
+use super::operators::BinlogOp;
 use super::point::SyncPoint;
 use super::SyncSpec;
 use crate::ddl::{self, Parsed};
@@ -28,55 +27,6 @@ struct Todo {
     /// For a pair of `RENAME TABLE`: the routed names (all the pairs of one statement run
     /// as one, see [`super::rename`]).
     rename: Option<(TableName, TableName)>,
-}
-
-/// What the operator decided for a blocked statement (`ferryctl binlog skip|replace`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BinlogOp {
-    /// Do not apply it.
-    Skip,
-    /// Apply these statements instead (run as written, with the statement's routed schema
-    /// as the default database).
-    Replace(Vec<String>),
-}
-
-/// Operator decisions waiting for their statement, per source.
-#[derive(Debug, Default)]
-pub struct BinlogOperators {
-    ops: Mutex<Vec<(String, Option<BinlogPosition>, BinlogOp)>>,
-}
-
-impl BinlogOperators {
-    /// Registers a decision for the statement of `source` that starts at `at` (`None`: the
-    /// next statement met, i.e. the one the task is blocked on after `resume-task`).
-    pub fn set(&self, source: &str, at: Option<BinlogPosition>, op: BinlogOp) {
-        let mut ops = self.ops.lock().unwrap_or_else(|e| e.into_inner());
-        ops.retain(|(s, p, _)| !(s == source && *p == at));
-        ops.push((source.to_string(), at, op));
-    }
-
-    /// Takes the decision for the statement of `source` starting at `at`, if any.
-    pub fn take(&self, source: &str, at: &BinlogPosition) -> Option<BinlogOp> {
-        let mut ops = self.ops.lock().unwrap_or_else(|e| e.into_inner());
-        let i = ops
-            .iter()
-            .position(|(s, p, _)| s == source && p.as_ref() == Some(at))
-            .or_else(|| ops.iter().position(|(s, p, _)| s == source && p.is_none()))?;
-        Some(ops.remove(i).2)
-    }
-
-    /// True when a decision waits for the statement of `source` starting at `at` (or for
-    /// the next statement met).
-    pub fn has(&self, source: &str, at: &BinlogPosition) -> bool {
-        let ops = self.ops.lock().unwrap_or_else(|e| e.into_inner());
-        ops.iter()
-            .any(|(s, p, _)| s == source && (p.is_none() || p.as_ref() == Some(at)))
-    }
-
-    /// Pending decisions (for status).
-    pub fn pending(&self) -> usize {
-        self.ops.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
 }
 
 /// A replicated statement as the binlog holds it.
@@ -313,24 +263,4 @@ fn truncate(s: &str) -> String {
         end -= 1;
     }
     format!("{}…", &s[..end])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn operator_decisions_match_their_position_or_the_next_statement() {
-        let ops = BinlogOperators::default();
-        let p = |n| BinlogPosition::new("bin.000001", n).unwrap();
-        ops.set("s", Some(p(100)), BinlogOp::Skip);
-        ops.set("s", None, BinlogOp::Replace(vec!["SELECT 1".into()]));
-        assert_eq!(ops.take("other", &p(100)), None);
-        assert_eq!(ops.take("s", &p(100)), Some(BinlogOp::Skip));
-        assert_eq!(
-            ops.take("s", &p(200)),
-            Some(BinlogOp::Replace(vec!["SELECT 1".into()]))
-        );
-        assert_eq!(ops.pending(), 0);
-    }
 }

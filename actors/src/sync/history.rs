@@ -8,6 +8,7 @@
 //! before it. Versions that can no longer be chosen are pruned.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ferry_model::{BinlogPosition, TableName};
 use ferry_relay::{CheckpointStore, SchemaVersion};
@@ -30,6 +31,8 @@ pub struct SchemaHistory<'a> {
     loaded_at: BinlogPosition,
     /// Tables with a version anywhere in the history, before or during this run.
     ever: HashSet<TableName>,
+    /// Versions stored (as of the load, the records and the prunes of this run).
+    stored: AtomicUsize,
 }
 
 impl std::fmt::Debug for SchemaHistory<'_> {
@@ -112,6 +115,7 @@ impl<'a> SchemaHistory<'a> {
             by_operator,
             loaded_at: at.clone(),
             ever,
+            stored: AtomicUsize::new(versions.len()),
         })
     }
 
@@ -199,7 +203,13 @@ impl<'a> SchemaHistory<'a> {
         }
         self.store
             .put_schema_versions(&self.task, &self.source, &versions)?;
+        self.stored.fetch_add(versions.len(), Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Tables defined now, and table versions stored.
+    pub fn size(&self) -> (usize, usize) {
+        (self.set.len(), self.stored.load(Ordering::Relaxed))
     }
 
     /// Sets the definition of `table` to the version valid at `at`, as recorded (a table
@@ -283,6 +293,8 @@ impl<'a> SchemaHistory<'a> {
             self.store
                 .delete_schema_versions(&self.task, &self.source, &old)?;
         }
+        self.stored
+            .store(versions.len() - old.len(), Ordering::Relaxed);
         Ok(())
     }
 }

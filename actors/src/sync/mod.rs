@@ -26,6 +26,7 @@ mod ddl_apply;
 mod fold;
 pub mod history;
 mod needed;
+mod operators;
 mod point;
 mod progress;
 pub mod rename;
@@ -47,8 +48,8 @@ use mysql_async::prelude::Queryable;
 use tracing::info;
 
 pub use cursor::{Cursor, CursorError, Item};
-pub use ddl_apply::{BinlogOp, BinlogOperators};
 pub use needed::NeededPositions;
+pub use operators::{BinlogOp, BinlogOperators, PendingOp};
 pub use point::SyncPoint;
 pub use progress::progress_table;
 pub use schema_ops::{delete_table_schema, set_table_schema, table_schema};
@@ -206,10 +207,12 @@ impl<'a> Prepared<'a> {
         spec: &'a SyncSpec,
         status: Arc<SyncStatus>,
         workers: Vec<crate::mailbox::Outbox<Job>>,
+        metrics: Arc<crate::metrics::syncer::SyncerMetrics>,
     ) -> Coordinator<'a> {
         Coordinator::new(coordinator::Start {
             spec,
             status,
+            metrics,
             ctl: self.ctl,
             json_convert: self.json_convert,
             workers,
@@ -252,11 +255,15 @@ pub(crate) async fn prepare<'a>(
         None => Origin::fresh(initial_point(spec, handoff.as_ref()).await?),
     };
     let start = origin.start.clone();
-    let safe_until = handoff.and_then(|h| h.safe_until);
     let history = history::SchemaHistory::load(store, &spec.task, &spec.source_id, &start.pos)?;
     // Tables the full phase copied again from a later position (DDL changed them under
     // its copy): their changes before it are in the copy.
     let full = store.full_phase(&spec.task, &spec.source_id)?;
+    // An `incremental` task has a recorded end only when `start-task --start-time` moved it
+    // before its checkpoint: safe mode until past that checkpoint (as DM).
+    let safe_until = handoff
+        .and_then(|h| h.safe_until)
+        .or_else(|| full.end.clone());
     let copies = match &full.start {
         Some(s) => crate::bulk::copy_positions(s, &full.rounds),
         None => Default::default(),
@@ -291,6 +298,25 @@ async fn read_resume(applier: &mut impl Applier) -> Result<Resume, TaskError> {
 
 /// Where the Sync unit of `spec` resumes (`None`: it has not replicated anything yet).
 pub async fn resume_point(spec: &SyncSpec) -> Result<Option<SyncPoint>, TaskError> {
+    Ok(match stored_resume(spec).await? {
+        Resume::Fresh => None,
+        Resume::After { mark } => Some(mark.end),
+        Resume::Partial { mark, .. } => Some(mark.start),
+    })
+}
+
+/// The end of what the Sync unit of `spec` has applied (`None`: nothing yet): the end of its
+/// last batch, committed whole or in part (`start-task --start-time` replays in safe mode
+/// until there).
+pub async fn applied_until(spec: &SyncSpec) -> Result<Option<SyncPoint>, TaskError> {
+    Ok(match stored_resume(spec).await? {
+        Resume::Fresh => None,
+        Resume::After { mark } | Resume::Partial { mark, .. } => Some(mark.end),
+    })
+}
+
+/// The progress rows of `spec`'s subtask, read ([`Resume::Fresh`] without a progress table).
+async fn stored_resume(spec: &SyncSpec) -> Result<Resume, TaskError> {
     let mut ctl = spec.downstream.connect(init(WRITER_INIT)).await?;
     let table = progress_table(&spec.meta_schema, &spec.task);
     let exists: Option<String> = ctl
@@ -301,15 +327,9 @@ pub async fn resume_point(spec: &SyncSpec) -> Result<Option<SyncPoint>, TaskErro
         .await
         .map_err(spec.downstream.sql_err(format!("looking for {table}")))?;
     if exists.is_none() {
-        return Ok(None);
+        return Ok(Resume::Fresh);
     }
-    Ok(
-        match read_resume(&mut MySqlApplier::new(ctl, spec)).await? {
-            Resume::Fresh => None,
-            Resume::After { mark } => Some(mark.end),
-            Resume::Partial { mark, .. } => Some(mark.start),
-        },
-    )
+    read_resume(&mut MySqlApplier::new(ctl, spec)).await
 }
 
 fn init(stmts: &[&str]) -> Vec<String> {

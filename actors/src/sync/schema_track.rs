@@ -250,6 +250,11 @@ impl<'a> SchemaTracker<'a> {
     pub fn prune(&self, committed: &BinlogPosition) -> Result<(), TaskError> {
         self.history.prune(committed)
     }
+
+    /// Tables defined in the history now, and table versions stored.
+    pub fn size(&self) -> (usize, usize) {
+        self.history.size()
+    }
 }
 
 /// True when `names` (from the binlog) are the history's column names, in order.

@@ -9,6 +9,7 @@ use ferry_model::Location;
 
 use super::point::SyncPoint;
 use crate::dm_status::SyncStatusView;
+use crate::metrics::syncer::{binlog_bytes_between, Remaining};
 
 /// Shared between the syncer (writes) and status queries (reads).
 #[derive(Debug, Default)]
@@ -34,6 +35,10 @@ struct State {
     started: Option<Instant>,
     blocking_ddl: Option<String>,
     safe_mode: bool,
+    /// The upstream's binlog files and their sizes (`SHOW BINARY LOGS`, read now and then).
+    binlog_files: Vec<(String, u64)>,
+    /// The remaining-time estimate (`dm_syncer_remaining_time`).
+    remaining: Remaining,
 }
 
 impl SyncStatus {
@@ -121,6 +126,24 @@ impl SyncStatus {
     /// Safe mode on or off.
     pub fn set_safe_mode(&self, on: bool) {
         self.lock().safe_mode = on;
+    }
+
+    /// The upstream's binlog files and their sizes.
+    pub fn set_binlog_files(&self, files: Vec<(String, u64)>) {
+        self.lock().binlog_files = files;
+    }
+
+    /// Seconds the syncer needs to reach the upstream's position at the rate it went through
+    /// the binlog since the last call (DM's remaining time); `None` while not known.
+    pub fn remaining_seconds(&self) -> Option<f64> {
+        let mut guard = self.lock();
+        let s = &mut *guard;
+        let (Some(m), Some(p)) = (&s.master, &s.syncer) else {
+            return None;
+        };
+        let behind = binlog_bytes_between(&s.binlog_files, &p.pos, &m.binlog)?;
+        s.remaining
+            .update(Instant::now(), &p.pos, behind, &s.binlog_files)
     }
 
     /// The upstream's position (as last read) and the syncer's.

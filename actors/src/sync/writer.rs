@@ -3,6 +3,7 @@
 //! SQL generation is pure ([`statements`]); [`apply`] runs it.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
@@ -11,6 +12,7 @@ use super::target::TargetInfo;
 use crate::apply::DmlError;
 use crate::db::Endpoint;
 use crate::error::TaskError;
+use crate::metrics::syncer::WriterMetrics;
 use crate::reader::{RowChange, RowValue};
 
 /// Statements are sent to the server in multi-statement packets of about this size.
@@ -144,6 +146,7 @@ pub async fn apply(
     stmts: &[String],
     progress: &str,
     what: &str,
+    metrics: &WriterMetrics,
 ) -> Result<(), TaskError> {
     let result = async {
         // Sized for what is sent (at most one packet's worth): a share is usually far
@@ -159,9 +162,11 @@ pub async fn apply(
             .chain(std::iter::once(progress))
         {
             if packet.len() + s.len() > PACKET_BYTES && !packet.is_empty() {
+                let sent = Instant::now();
                 conn.query_drop(std::mem::take(&mut packet))
                     .await
                     .map_err(ep.sql_err(what.to_string()))?;
+                metrics.packet(sent.elapsed());
             }
             if !packet.is_empty() {
                 packet.push(';');
@@ -169,13 +174,18 @@ pub async fn apply(
             packet.push_str(s);
         }
         packet.push_str(";COMMIT");
+        let sent = Instant::now();
         conn.query_drop(packet)
             .await
-            .map_err(ep.sql_err(what.to_string()))
+            .map_err(ep.sql_err(what.to_string()))?;
+        metrics.packet(sent.elapsed());
+        Ok(())
     }
     .await;
     if result.is_err() {
+        let sent = Instant::now();
         let _ = conn.query_drop("ROLLBACK").await;
+        metrics.rolled_back(sent.elapsed());
     }
     result
 }

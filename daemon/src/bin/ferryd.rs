@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use clap::Parser;
 use ferry_config::{DaemonConfig, SecretKey};
+use ferry_daemon::api_token::ApiToken;
 use ferry_daemon::logging::Logging;
 use ferry_daemon::registry::{Folders, Registry};
 use ferry_daemon::systemd::Notifier;
-use ferry_daemon::{allocator, api};
+use ferry_daemon::{allocator, api, api_tls};
 use ferry_relay::Store;
 use tracing::{error, info};
 
@@ -64,6 +65,20 @@ fn main() -> std::process::ExitCode {
         None => DaemonConfig::default(),
     };
     args.override_file(&mut cfg);
+    // The file was checked when loaded; the flags may have moved the API beyond loopback.
+    let problems = cfg.api_protection_problems();
+    if !problems.is_empty() {
+        let from = args
+            .config
+            .as_ref()
+            .map_or("defaults and flags".to_string(), |p| {
+                format!("{} and flags", p.display())
+            });
+        for (key, msg) in problems {
+            eprintln!("ferryd: {from}: {key}: {msg}");
+        }
+        return std::process::ExitCode::from(2);
+    }
     let level = args
         .log_level
         .clone()
@@ -143,6 +158,13 @@ impl Reload {
                 "secret-key-path",
                 new.secret_key_path != self.running.secret_key_path,
             ),
+            ("ssl-ca", new.ssl_ca != self.running.ssl_ca),
+            ("ssl-cert", new.ssl_cert != self.running.ssl_cert),
+            ("ssl-key", new.ssl_key != self.running.ssl_key),
+            (
+                "api-token-path",
+                new.api_token_path != self.running.api_token_path,
+            ),
         ];
         for (key, changed) in restart_only {
             if changed {
@@ -214,28 +236,36 @@ fn run(cfg: DaemonConfig, reload: Reload) -> Result<(), String> {
 /// Installs the Prometheus recorder; returns what renders `/metrics`.
 fn install_metrics() -> Result<api::MetricsFn, String> {
     // Gauges are set at each scrape: those of a stopped task go after 10 minutes unset.
-    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .idle_timeout(
-            metrics_util::MetricKindMask::GAUGE,
-            Some(std::time::Duration::from_secs(600)),
-        )
+    let mut builder = metrics_exporter_prometheus::PrometheusBuilder::new().idle_timeout(
+        metrics_util::MetricKindMask::GAUGE,
+        Some(std::time::Duration::from_secs(600)),
+    );
+    // DM's bucket layouts: histograms, not summaries (DM's dashboards read `_bucket`).
+    for (name, buckets) in ferry_actors::metrics::histogram_buckets() {
+        builder = builder
+            .set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Full(name.to_string()),
+                &buckets,
+            )
+            .map_err(|e| format!("histogram buckets of {name}: {e}"))?;
+    }
+    let prometheus = builder
         .install_recorder()
         .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
-    metrics::describe_counter!(
-        "ferry_load_rows_total",
-        "Rows committed downstream by the full phase"
-    );
-    metrics::describe_counter!(
-        "ferry_load_bytes_total",
-        "Bytes committed downstream by the full phase"
-    );
-    metrics::describe_counter!(
-        "ferry_load_chunks_total",
-        "Full-phase chunks committed downstream"
-    );
-    ferry_actors::dm_metrics::describe();
+    ferry_actors::metrics::describe();
     metrics::describe_gauge!("ferry_task_stage", "Task stage per task (1 New, 2 Running, 3 Paused, 4 Stopped, 5 Finished), as DM's dm_worker_task_state");
+    // Histogram samples are buffered until upkeep drains them: drain every 5 s whether or
+    // not anyone scrapes.
+    let upkeep = prometheus.clone();
+    std::thread::Builder::new()
+        .name("metrics-upkeep".into())
+        .spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_secs(5));
+            upkeep.run_upkeep();
+        })
+        .map_err(|e| format!("cannot start the metrics upkeep thread: {e}"))?;
     Ok(Arc::new(move || {
+        ferry_actors::metrics::publish();
         prometheus.run_upkeep();
         prometheus.render()
     }))
@@ -251,10 +281,27 @@ async fn serve(
     mut reload: Reload,
 ) -> Result<(), String> {
     let systemd = Notifier::from_env();
+    let token = cfg
+        .api_token_path
+        .as_deref()
+        .map(ApiToken::load)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let tls = match (&cfg.ssl_cert, &cfg.ssl_key) {
+        (Some(cert), Some(key)) => Some(api_tls::acceptor(cert, key, cfg.ssl_ca.as_deref())?),
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind(&cfg.master_addr)
         .await
         .map_err(|e| format!("cannot listen on master-addr {}: {e}", cfg.master_addr))?;
-    info!(addr = %cfg.master_addr, data_dir = %cfg.data_dir.display(), "ferryd listening");
+    info!(
+        addr = %cfg.master_addr,
+        data_dir = %cfg.data_dir.display(),
+        tls = tls.is_some(),
+        client_certificates = cfg.ssl_ca.is_some(),
+        bearer_token = token.is_some(),
+        "ferryd listening"
+    );
     let arbiter = actix::System::current().arbiter().clone();
     let registry = Registry::restore(
         store,
@@ -264,9 +311,29 @@ async fn serve(
     )
     .await?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let http = tokio::spawn(api::serve(listener, registry.clone(), metrics, async {
+    let stopped = async {
         let _ = stop_rx.await;
-    }));
+    };
+    let http = match tls {
+        Some(acceptor) => {
+            let listener = api_tls::TlsListener::new(listener, acceptor)
+                .map_err(|e| format!("master-addr {}: {e}", cfg.master_addr))?;
+            tokio::spawn(api::serve(
+                listener,
+                registry.clone(),
+                metrics,
+                token,
+                stopped,
+            ))
+        }
+        None => tokio::spawn(api::serve(
+            listener,
+            registry.clone(),
+            metrics,
+            token,
+            stopped,
+        )),
+    };
     // Start-up applies the folders as a reload does; a refusal leaves what the store restored.
     let status = match registry.apply_folders(&reload.folders).await {
         Ok(()) => format!("listening on {}", cfg.master_addr),

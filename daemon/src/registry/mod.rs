@@ -1,13 +1,17 @@
 //! The daemon's registry: registered sources and tasks, their persistence in the state store,
 //! and the task actors.
 //!
-//! The commands are split by subject: `sources` (sources and their relay logs), `tasks`
-//! (task lifecycle), `status` (`query-status`) and `binlog` (`binlog` and
-//! `binlog-schema`).
+//! The commands are split by subject: `sources` (sources and their relay logs), `relay_ops`
+//! (`start-relay`, `stop-relay`, `operate-source show -s`), `tasks` (task lifecycle, also per
+//! source), `status` (`query-status`), `binlog` (`binlog` and `binlog-schema`) and `configs`
+//! (`config`, `get-config`, `config export`).
 
 mod binlog;
+mod configs;
 mod reconcile;
+mod relay_ops;
 mod sources;
+mod start_time;
 mod status;
 mod tasks;
 
@@ -140,7 +144,15 @@ impl Registry {
                     continue;
                 }
             };
-            match reg.spawn_task(cfg, rec.stage, rec.error.clone()).await {
+            match reg
+                .spawn_task(
+                    cfg,
+                    rec.stage,
+                    rec.error.clone(),
+                    rec.paused_sources.clone(),
+                )
+                .await
+            {
                 Ok(()) => info!(task = %rec.name, stage = %rec.stage, "task restored"),
                 Err(e) => {
                     warn!(task = %rec.name, error = %e.msg, "stored task cannot be restarted")

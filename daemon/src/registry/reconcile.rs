@@ -18,6 +18,7 @@ fn upload(f: &FolderFile) -> FileUpload {
         text: f.text.clone(),
         env: Default::default(),
         remove_meta: false,
+        start_time: None,
     }
 }
 
@@ -99,7 +100,7 @@ impl Registry {
             if *change == Change::Create {
                 continue;
             }
-            match self.stop_task(name).await {
+            match self.stop_task(name, &[]).await {
                 Ok(_) => {
                     info!(task = %name, ?change, "task stopped (task-dir)");
                     applied.tasks.remove(name);

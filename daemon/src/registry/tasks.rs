@@ -63,15 +63,21 @@ impl Registry {
     /// `check-task`.
     pub async fn check_task(&self, up: &FileUpload) -> Result<Value, ApiError> {
         let cfg = self.parse_task(up)?;
+        let when = super::start_time::parse(up, &cfg)?;
         let mode = ferry_actors::subtask::task_mode(&cfg);
         let subtasks = self.subtasks(&cfg).await?;
-        let items = check::check_subtasks(&subtasks, mode, &cfg.ignore_checking_items).await;
+        let opts = check::CheckOptions {
+            start_time: when.is_some(),
+        };
+        let items =
+            check::check_subtasks_with(&subtasks, mode, &cfg.ignore_checking_items, opts).await;
         Ok(check::report(&items))
     }
 
-    /// `start-task [--remove-meta]`: precheck, persist, start.
+    /// `start-task [--remove-meta] [--start-time T]`: precheck, persist, start.
     pub async fn start_task(&self, up: &FileUpload) -> Result<Value, ApiError> {
-        let cfg = self.parse_task(up)?;
+        let mut cfg = self.parse_task(up)?;
+        let when = super::start_time::parse(up, &cfg)?;
         let _changes = self.changes.lock().await;
         let name = cfg.name.clone();
         let mode = ferry_actors::subtask::task_mode(&cfg);
@@ -87,7 +93,11 @@ impl Registry {
             )));
         }
         let subtasks = self.subtasks(&cfg).await?;
-        let items = check::check_subtasks(&subtasks, mode, &cfg.ignore_checking_items).await;
+        let opts = check::CheckOptions {
+            start_time: when.is_some(),
+        };
+        let items =
+            check::check_subtasks_with(&subtasks, mode, &cfg.ignore_checking_items, opts).await;
         let report = check::report(&items);
         if report["result"] != json!(true) {
             return Ok(json!({"result": false, "msg": report["msg"], "checkResult": report}));
@@ -95,7 +105,12 @@ impl Registry {
         if up.remove_meta {
             self.remove_meta(&cfg, &subtasks).await?;
         }
-        self.spawn_task(cfg, Stage::Running, None).await?;
+        if let (Some(when), Some(text)) = (when, up.start_time.as_deref()) {
+            self.apply_start_time(&mut cfg, &subtasks, text.trim(), when)
+                .await?;
+        }
+        self.spawn_task(cfg, Stage::Running, None, Vec::new())
+            .await?;
         let sources: Vec<Value> = subtasks
             .iter()
             .map(|s| json!({"result": true, "msg": "", "source": s.source_id, "worker": "ferryd"}))
@@ -145,6 +160,7 @@ impl Registry {
         cfg: TaskConfig,
         stage: Stage,
         error: Option<String>,
+        paused: Vec<String>,
     ) -> Result<(), ApiError> {
         let name = cfg.name.clone();
         let subtasks = self.subtasks(&cfg).await?;
@@ -156,18 +172,25 @@ impl Registry {
             spec,
             stage,
             error: error.clone(),
+            paused_sources: paused.clone(),
         };
         self.store
             .put_task(&rec)
             .map_err(|e| ApiError::internal(e.to_string()))?;
         let store = self.store.clone();
+        let r_sources = subtasks.len();
         let sink_rec = Mutex::new(rec);
-        let sink: StageSink = Arc::new(move |stage, error| {
+        let sink: StageSink = Arc::new(move |stage, error, paused: &[String]| {
             let mut r = sink_rec.lock().unwrap_or_else(|e| e.into_inner());
             let code = ferry_actors::dm_metrics::stage_code(stage);
             metrics::gauge!("ferry_task_stage", "task" => r.name.clone()).set(code);
             r.stage = stage;
             r.error = error;
+            r.paused_sources = if paused.len() == r_sources {
+                Vec::new()
+            } else {
+                paused.to_vec()
+            };
             if let Err(e) = store.put_task(&r) {
                 warn!(task = %r.name, error = %e, "cannot persist the task stage");
             }
@@ -185,6 +208,7 @@ impl Registry {
                 error,
                 rt,
             )
+            .with_paused(&paused)
         };
         let addr = TaskActor::start_in_arbiter(&self.arbiter, move |_| actor());
         self.tasks
@@ -203,32 +227,122 @@ impl Registry {
             .ok_or_else(|| ApiError::not_found(format!("[code=38032:class=dm-master:scope=internal:level=medium] task `{name}` does not exist")))
     }
 
-    /// `pause-task`.
-    pub async fn pause_task(&self, name: &str) -> Result<Value, ApiError> {
+    /// `pause-task [-s source ...]`, `resume-task [-s ...]`: DM's `OperateTaskResponse`.
+    pub async fn pause_task(&self, name: &str, sources: &[String]) -> Result<Value, ApiError> {
         let addr = self.addr(name)?;
-        addr.send(Pause)
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        Ok(json!({"result": true, "msg": "", "op": "Pause", "task": name}))
+        let msg = Pause {
+            sources: sources.to_vec(),
+        };
+        self.task_op_answer(name, "Pause", sources, addr.send(msg).await)
     }
 
-    /// `resume-task`.
-    pub async fn resume_task(&self, name: &str) -> Result<Value, ApiError> {
+    /// `resume-task [-s source ...]`.
+    pub async fn resume_task(&self, name: &str, sources: &[String]) -> Result<Value, ApiError> {
         let addr = self.addr(name)?;
-        addr.send(Resume)
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        Ok(json!({"result": true, "msg": "", "op": "Resume", "task": name}))
+        let msg = Resume {
+            sources: sources.to_vec(),
+        };
+        self.task_op_answer(name, "Resume", sources, addr.send(msg).await)
     }
 
-    /// `stop-task`: stops the task and forgets it; its checkpoints stay (as DM's do), so a
-    /// later `start-task` of the same name resumes, and `--remove-meta` starts afresh.
-    pub async fn stop_task(&self, name: &str) -> Result<Value, ApiError> {
+    fn task_op_answer(
+        &self,
+        name: &str,
+        op: &str,
+        sources: &[String],
+        sent: Result<Result<Vec<String>, String>, actix::MailboxError>,
+    ) -> Result<Value, ApiError> {
+        sent.map_err(|e| ApiError::internal(e.to_string()))?
+            .map_err(ApiError::bad)?;
+        let all = self.task_sources(name)?;
+        Ok(op_answer(
+            name,
+            op,
+            if sources.is_empty() { &all } else { sources },
+        ))
+    }
+
+    /// The sources of task `name`.
+    pub(super) fn task_sources(&self, name: &str) -> Result<Vec<String>, ApiError> {
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .map(|t| {
+                t.config
+                    .mysql_instances
+                    .iter()
+                    .map(|i| i.source_id.clone())
+                    .collect()
+            })
+            .ok_or_else(|| ApiError::not_found(format!("[code=38032:class=dm-master:scope=internal:level=medium] task `{name}` does not exist")))
+    }
+
+    /// `stop-task [-s source ...]`: stops the task and forgets it; its checkpoints stay (as
+    /// DM's do), so a later `start-task` of the same name resumes, and `--remove-meta` starts
+    /// afresh. With `-s` naming some of its sources, only their subtasks go: the task is
+    /// started again without them (its other subtasks resume from their checkpoints, paused
+    /// ones stay paused).
+    pub async fn stop_task(&self, name: &str, sources: &[String]) -> Result<Value, ApiError> {
         let _changes = self.changes.lock().await;
+        let all = self.task_sources(name)?;
+        if let Some(src) = sources.iter().find(|s| !all.contains(s)) {
+            return Err(ApiError::bad(format!(
+                "task `{name}` has no subtask on source `{src}`"
+            )));
+        }
         let addr = self.addr(name)?;
+        let keep: Vec<String> = all
+            .iter()
+            .filter(|s| !sources.contains(s))
+            .cloned()
+            .collect();
+        if sources.is_empty() || keep.is_empty() {
+            addr.send(Stop)
+                .await
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            self.forget_task(name)?;
+            return Ok(op_answer(name, "Stop", &all));
+        }
+        let rec = self
+            .store
+            .tasks()
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .into_iter()
+            .find(|r| r.name == name);
+        let mut cfg = self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .map(|t| t.config.clone())
+            .ok_or_else(|| ApiError::not_found(format!("task `{name}` does not exist")))?;
+        cfg.mysql_instances.retain(|i| keep.contains(&i.source_id));
+        let (stage, error, paused) = match rec {
+            Some(r) => (r.stage, r.error, r.paused_sources),
+            None => (Stage::Running, None, Vec::new()),
+        };
+        let split = !paused.is_empty();
+        let paused: Vec<String> = paused.into_iter().filter(|s| keep.contains(s)).collect();
+        // The paused subtasks stopped, the others were running.
+        let (stage, error) = if split && paused.is_empty() {
+            (Stage::Running, None)
+        } else {
+            (stage, error)
+        };
         addr.send(Stop)
             .await
             .map_err(|e| ApiError::internal(e.to_string()))?;
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        self.spawn_task(cfg, stage, error, paused).await?;
+        info!(task = %name, sources = ?sources, "subtasks stopped; the task goes on without them");
+        Ok(op_answer(name, "Stop", sources))
+    }
+
+    fn forget_task(&self, name: &str) -> Result<(), ApiError> {
         self.tasks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -237,6 +351,15 @@ impl Registry {
             .delete_task_record(name)
             .map_err(|e| ApiError::internal(e.to_string()))?;
         self.needed.remove_task(name);
-        Ok(json!({"result": true, "msg": "", "op": "Stop", "task": name}))
+        Ok(())
     }
+}
+
+/// DM's `OperateTaskResponse`: one `CommonWorkerResponse` per source acted on.
+fn op_answer(name: &str, op: &str, sources: &[String]) -> Value {
+    let sources: Vec<Value> = sources
+        .iter()
+        .map(|s| json!({"result": true, "msg": "", "source": s, "worker": "ferryd"}))
+        .collect();
+    json!({"result": true, "msg": "", "op": op, "task": name, "sources": sources})
 }

@@ -15,9 +15,11 @@ mod faults;
 mod filters;
 mod memory;
 mod metrics;
+mod monitoring;
 mod relay_log;
 mod secrets;
 mod start_positions;
+mod start_time;
 mod synced;
 mod tls;
 

@@ -32,7 +32,7 @@ async fn all_mode_converges_while_the_upstream_changes() {
 /// The seed guide's second half, its files as written (only host/port/credentials through
 /// `${...}` and the port lines): source2.yaml (`enable-relay: true`) and task2.yaml
 /// (`task-mode: incremental`, `meta` at `mysql-bin-changelog.000003:23910021`). That file does
-/// not exist on the test upstream: the task pauses with an error naming it. With `meta` at
+/// not exist on the test upstream: the `meta_position` precheck refuses the task, naming it. With `meta` at
 /// the upstream's real position, test_db.test_table replicates and nothing else does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_task2_incremental_as_written() {
@@ -67,14 +67,22 @@ async fn seed_task2_incremental_as_written() {
         .ctl_env(&["operate-source", "create", source], env)
         .await;
     assert!(created.ok, "{created}");
+    // The `meta_position` precheck refuses it, naming the file and position.
     let started = ferry.ctl_env(&["start-task", task], env).await;
-    assert!(started.ok, "{started}");
-    let msg = ferry.wait_paused_error("task2").await;
+    assert!(!started.ok, "{started}");
+    let failed: Vec<&serde_json::Value> = started.json["checkResult"]["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["state"] == "fail")
+        .collect();
+    assert_eq!(failed.len(), 1, "{started}");
+    assert_eq!(failed[0]["name"], "meta_position", "{started}");
+    let msg = failed[0]["errors"][0]["short_error"].as_str().unwrap_or("");
     assert!(
-        msg.contains("mysql-bin-changelog.000003"),
-        "names the missing file: {msg}"
+        msg.contains("mysql-bin-changelog.000003") && msg.contains("23910021"),
+        "names the missing file and position: {msg}"
     );
-    ferry.ctl_ok(&["stop-task", "task2"]).await;
 
     let (file, pos) = binlog_position(up).await;
     let fixed = task2

@@ -30,6 +30,7 @@ use super::target::TargetCache;
 use super::{schema_track, Item, RowOp, SyncSpec, SyncStatus};
 use crate::error::TaskError;
 use crate::mailbox::{Inbox, Outbox};
+use crate::metrics::syncer::SyncerMetrics;
 use ledger::{Ledger, LedgerError, Origin};
 
 /// A share of a batch for one writer (the message of a writer's mailbox).
@@ -54,11 +55,17 @@ impl crate::mailbox::Weigh for Job {
 
 /// A writer task: applies the shares it receives, each with its progress row, through
 /// `applier` (writer number `worker`).
-pub(crate) async fn run_writer<A: Applier>(worker: usize, mut applier: A, mut jobs: Inbox<Job>) {
+pub(crate) async fn run_writer<A: Applier>(
+    worker: usize,
+    mut applier: A,
+    mut jobs: Inbox<Job>,
+    metrics: Arc<SyncerMetrics>,
+) {
     while let Some(job) = jobs.recv().await {
         let result = applier
             .apply_share(job.worker, &job.mark, &job.ops, job.safe)
             .await;
+        metrics.job_done(worker, job.ops.len());
         if let Err(e) = &result {
             debug!(worker, error = %e, "writer failed");
         }
@@ -104,6 +111,11 @@ pub(crate) struct Coordinator<'a> {
     /// Tables copied by a later round whose copy position was reached (their definition was
     /// taken from the history).
     reached: HashSet<TableName>,
+    metrics: Arc<SyncerMetrics>,
+    /// Upstream transactions gathered (their commits) and not yet dispatched.
+    txns_gathered: u64,
+    /// Upstream transactions in the batch in flight.
+    txns_in_flight: u64,
 }
 
 /// What a coordinator starts from.
@@ -124,6 +136,8 @@ pub(in crate::sync) struct Start<'a> {
     pub history: super::history::SchemaHistory<'a>,
     /// Where replication takes over each table from the copy.
     pub copies: crate::bulk::CopyPositions,
+    /// The Sync unit's series.
+    pub metrics: Arc<SyncerMetrics>,
 }
 
 impl<'a> Coordinator<'a> {
@@ -147,6 +161,9 @@ impl<'a> Coordinator<'a> {
             dialects: None,
             copies: s.copies,
             reached: HashSet::new(),
+            metrics: s.metrics,
+            txns_gathered: 0,
+            txns_in_flight: 0,
         }
     }
 }
@@ -274,6 +291,7 @@ impl Coordinator<'_> {
                 timestamp,
             } => self.refused(&table, event, &rule, rows, timestamp).await?,
             Item::Commit { point, timestamp } => {
+                self.txns_gathered += 1;
                 if self
                     .ledger
                     .boundary(point, Some(timestamp))
@@ -325,6 +343,7 @@ impl Coordinator<'_> {
         }
         // Safe mode is decided by where the batch starts (before the next one replaces it).
         let safe = self.safe();
+        let split = Instant::now();
         let Some(d) = self
             .ledger
             .take_dispatch(self.workers.len(), safe)
@@ -332,10 +351,15 @@ impl Coordinator<'_> {
         else {
             return Ok(());
         };
+        self.metrics
+            .conflict_detect_duration
+            .record(split.elapsed().as_secs_f64());
+        self.txns_in_flight = std::mem::take(&mut self.txns_gathered);
         self.status.set_safe_mode(d.safe);
         let mut replies = Vec::new();
         for share in d.shares {
             let (rtx, rrx) = oneshot::channel();
+            let (writer, rows) = (share.writer, share.ops.len());
             let job = Job {
                 worker: share.worker,
                 mark: d.mark.clone(),
@@ -343,8 +367,10 @@ impl Coordinator<'_> {
                 safe: d.safe,
                 reply: rtx,
             };
-            let tx = self.workers.get(share.writer).ok_or(TaskError::Cancelled)?;
+            let tx = self.workers.get(writer).ok_or(TaskError::Cancelled)?;
+            let sent = Instant::now();
             tx.send(job).await.map_err(|_| TaskError::Cancelled)?;
+            self.metrics.job_added(writer, rows, sent.elapsed());
             replies.push(rrx);
         }
         self.in_flight = Some(tokio::spawn(async move {
@@ -380,10 +406,10 @@ impl Coordinator<'_> {
         self.spec
             .needed
             .set(&self.spec.task, &self.spec.source_id, &mark.end.pos);
-        metrics::counter!("ferry_sync_rows_total", "task" => self.spec.task.clone(),
-            "source" => self.spec.source_id.clone())
-        .increment(rows);
-        self.written_at = Instant::now();
+        self.metrics.rows_total.increment(rows);
+        self.status.set_pending(self.ledger.pending_ts());
+        let txns = std::mem::take(&mut self.txns_in_flight);
+        self.checkpoint_flushed(txns);
         Ok(())
     }
 
@@ -402,8 +428,20 @@ impl Coordinator<'_> {
         self.spec
             .needed
             .set(&self.spec.task, &self.spec.source_id, &end.pos);
-        self.written_at = Instant::now();
+        let txns = std::mem::take(&mut self.txns_gathered);
+        self.checkpoint_flushed(txns);
         Ok(())
+    }
+
+    /// A progress record (with a batch, or alone) committed `txns` upstream transactions.
+    fn checkpoint_flushed(&mut self, txns: u64) {
+        let m = &self.metrics;
+        m.finished_transaction_total.increment(txns);
+        m.replication_lag
+            .record(self.status.seconds_behind() as f64);
+        m.flush_checkpoints_time_interval
+            .record(self.written_at.elapsed().as_secs_f64());
+        self.written_at = Instant::now();
     }
 
     /// Periodic work: dispatch a batch left waiting, record progress over filtered traffic.
@@ -421,6 +459,9 @@ impl Coordinator<'_> {
         if self.ledger.in_flight().is_none() && self.ledger.is_empty() {
             self.status.set_syncer(self.ledger.end());
         }
+        let (tables, versions) = self.schemas.size();
+        self.metrics.schema_history_tables.set(tables as f64);
+        self.metrics.schema_history_versions.set(versions as f64);
         Ok(())
     }
 }

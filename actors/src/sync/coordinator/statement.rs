@@ -69,6 +69,7 @@ impl Coordinator<'_> {
         self.schemas
             .apply_ddl(self.spec, &stmt, &point, decided, in_copy)
             .await?;
+        let began = std::time::Instant::now();
         ddl_apply::apply(
             self.spec,
             self.ctl.conn(),
@@ -78,6 +79,9 @@ impl Coordinator<'_> {
             in_copy,
         )
         .await?;
+        self.metrics
+            .query_duration_time
+            .record(began.elapsed().as_secs_f64());
         self.tolerant_ddl = false;
         self.status.set_blocking_ddl(None);
         self.targets.clear();

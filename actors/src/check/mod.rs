@@ -5,6 +5,9 @@ use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use serde_json::{json, Value};
 
+mod conn_number;
+mod meta_position;
+
 use crate::bulk::Consistency;
 use crate::db::{read_position, Endpoint, ServerInfo};
 use crate::grants::Grants;
@@ -35,6 +38,8 @@ pub struct CheckItem {
     pub errors: Vec<String>,
     /// How to fix them.
     pub instruction: String,
+    /// DM's `extra` (the address checked, for the items that name one).
+    pub extra: String,
 }
 
 impl CheckItem {
@@ -45,7 +50,13 @@ impl CheckItem {
             state: State::Success,
             errors: Vec::new(),
             instruction: String::new(),
+            extra: String::new(),
         }
+    }
+
+    fn with_extra(mut self, extra: String) -> Self {
+        self.extra = extra;
+        self
     }
 
     fn fail(mut self, e: impl Into<String>, instruction: impl Into<String>) -> Self {
@@ -68,17 +79,54 @@ impl CheckItem {
             "state": severity,
             "errors": self.errors.iter().map(|e| json!({"severity": severity, "short_error": e})).collect::<Vec<_>>(),
             "instruction": self.instruction,
-            "extra": "",
+            "extra": self.extra,
         })
     }
 }
 
 async fn grants(conn: &mut Conn, ep: &Endpoint) -> Result<Grants, String> {
-    let lines: Vec<String> = conn
+    let mut lines: Vec<String> = conn
         .query("SHOW GRANTS FOR CURRENT_USER()")
         .await
         .map_err(|e| format!("{ep:?}: SHOW GRANTS failed: {e}"))?;
-    Ok(Grants::parse(&lines))
+    let g = Grants::parse(&lines);
+    if g.roles.is_empty() {
+        return Ok(g);
+    }
+    // Roles (Aurora MySQL 3's `rds_superuser_role`, MariaDB roles): their privileges, read
+    // as the user may (MySQL 8: `USING`; MariaDB: `SHOW GRANTS FOR role`). When that is
+    // refused the roles stay unexpanded and the items that need them warn.
+    let using = format!(
+        "SHOW GRANTS FOR CURRENT_USER() USING {}",
+        g.roles.join(", ")
+    );
+    if let Ok(more) = conn.query::<String, _>(using).await {
+        lines.extend(more);
+        let mut all = Grants::parse(&lines);
+        all.roles.clear();
+        return Ok(all);
+    }
+    for role in &g.roles {
+        let name = role.split('@').next().unwrap_or(role);
+        match conn
+            .query::<String, _>(format!("SHOW GRANTS FOR {name}"))
+            .await
+        {
+            Ok(more) => lines.extend(more),
+            Err(_) => return Ok(g),
+        }
+    }
+    let mut all = Grants::parse(&lines);
+    all.roles.clear();
+    Ok(all)
+}
+
+/// What `check-task` / `start-task` change in the prechecks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CheckOptions {
+    /// `--start-time` is given: `meta` is not used, so `meta_position` is not checked (DM
+    /// replaces `meta` too).
+    pub start_time: bool,
 }
 
 /// Runs every precheck of a task's subtasks; `ignore` is `ignore-checking-items`.
@@ -87,18 +135,36 @@ pub async fn check_subtasks(
     mode: TaskMode,
     ignore: &[String],
 ) -> Vec<CheckItem> {
+    check_subtasks_with(subtasks, mode, ignore, CheckOptions::default()).await
+}
+
+/// [`check_subtasks`] with options.
+pub async fn check_subtasks_with(
+    subtasks: &[Subtask],
+    mode: TaskMode,
+    ignore: &[String],
+    opts: CheckOptions,
+) -> Vec<CheckItem> {
     if ignore.iter().any(|i| i == "all") {
         return Vec::new();
     }
     let mut items = Vec::new();
-    for sub in subtasks {
-        items.extend(check_subtask(sub, mode).await);
+    let down_needed = conn_number::downstream_needed(subtasks);
+    for (i, sub) in subtasks.iter().enumerate() {
+        // The downstream is shared: its connections are counted once, for every subtask.
+        let down = (i == 0).then_some(down_needed);
+        items.extend(check_subtask(sub, mode, down, opts).await);
     }
     items.retain(|i| !ignore.iter().any(|x| x == i.name));
     items
 }
 
-async fn check_subtask(sub: &Subtask, mode: TaskMode) -> Vec<CheckItem> {
+async fn check_subtask(
+    sub: &Subtask,
+    mode: TaskMode,
+    down_needed: Option<u64>,
+    opts: CheckOptions,
+) -> Vec<CheckItem> {
     let spec = &sub.bulk;
     let up = &spec.upstream;
     let down = &spec.downstream;
@@ -175,6 +241,8 @@ async fn check_subtask(sub: &Subtask, mode: TaskMode) -> Vec<CheckItem> {
         };
         if mode.has_full() {
             items.push(dump_privilege(sub, conn, &tables).await);
+            let needed = conn_number::upstream_needed(sub);
+            items.push(conn_number::check(conn, up, needed, "dumper", "source").await);
             // The start position must be readable before anything is copied.
             if let Ok(i) = &info {
                 let mut pos = CheckItem::new(
@@ -190,6 +258,10 @@ async fn check_subtask(sub: &Subtask, mode: TaskMode) -> Vec<CheckItem> {
         items.push(table_schema(sub, &tables, mode));
         if mode.has_sync() {
             items.push(binlog_settings(conn, src).await);
+            items.push(replication_privilege(conn, up, src).await);
+        }
+        if mode == TaskMode::Incremental && !opts.start_time {
+            items.extend(meta_position(sub).await);
         }
     }
     if let Some(conn) = down_conn.as_mut() {
@@ -216,8 +288,67 @@ async fn check_subtask(sub: &Subtask, mode: TaskMode) -> Vec<CheckItem> {
             Err(e) => item = item.fail(e, ""),
         }
         items.push(item);
+        if let Some(needed) = down_needed {
+            items.push(
+                conn_number::check(conn, down, needed, "the task (loader/syncer)", "target").await,
+            );
+        }
     }
     items
+}
+
+/// DM's `replication_privilege`: REPLICATION SLAVE and REPLICATION CLIENT, global (SUPER
+/// serves for REPLICATION CLIENT; MariaDB ≥ 10.5 prints BINLOG MONITOR for it).
+async fn replication_privilege(conn: &mut Conn, ep: &Endpoint, src: &str) -> CheckItem {
+    let mut item = CheckItem::new(
+        "replication_privilege",
+        format!("check replication privileges of source DB (source `{src}`)"),
+    )
+    .with_extra(format!("address of db instance - {}", ep.addr()));
+    let g = match grants(conn, ep).await {
+        Ok(g) => g,
+        Err(e) => return item.fail(e, ""),
+    };
+    let missing = g.missing_replication();
+    if missing.is_empty() {
+        return item;
+    }
+    let lack: String = missing
+        .iter()
+        .map(|p| format!("lack of {p} privilege; "))
+        .collect();
+    if !g.roles.is_empty() {
+        item.state = State::Warn;
+        item.errors.push(format!(
+            "could not confirm: {lack}(the user has roles {} whose privileges are not readable)",
+            g.roles.join(", ")
+        ));
+        return item;
+    }
+    item.fail(
+        lack.trim_end().to_string(),
+        "You need grant related privileges: GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* \
+         (MariaDB ≥ 10.5: REPLICATION SLAVE, BINLOG MONITOR)",
+    )
+}
+
+/// DM's `meta_position`, for an `incremental` task that will start from its `meta` (no
+/// checkpoint yet).
+async fn meta_position(sub: &Subtask) -> Option<CheckItem> {
+    let spec = &sub.sync;
+    if spec.meta_position.is_none() && spec.meta_gtid.is_none() {
+        return None;
+    }
+    if let Ok(Some(_)) = crate::sync::resume_point(spec).await {
+        return None;
+    }
+    meta_position::check(
+        &spec.upstream,
+        &sub.source_id,
+        spec.meta_position.as_ref(),
+        spec.meta_gtid.as_ref(),
+    )
+    .await
 }
 
 async fn dump_privilege(sub: &Subtask, conn: &mut Conn, tables: &[schema::TableMeta]) -> CheckItem {
