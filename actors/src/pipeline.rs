@@ -148,7 +148,10 @@ pub async fn run_sync(
     let (kept_out, kept_in) = mailbox("filtered-items", BINLOG_ITEMS);
     watch(task, source, &[&kept_out]);
     let filter = RowFilter::new(spec.balist.clone(), spec.filter.clone());
-    stages.spawn("filter", sync::run_filter(filter, read_in, kept_out));
+    stages.spawn(
+        "filter",
+        sync::run_filter(filter, read_in, kept_out, metrics.clone()),
+    );
 
     let (routed_out, routed_in) = mailbox("routed-items", BINLOG_ITEMS);
     watch(task, source, &[&routed_out]);

@@ -6,6 +6,8 @@
 //!
 //! - [`worker`]: subtask state and the exit-with-error counters of the units;
 //! - [`syncer`]: the Sync unit (positions, lag, jobs, transactions, queues);
+//! - [`stages`]: DM's per-event stage timings (transform, dispatch, skip) and ideal QPS,
+//!   kept per message or batch;
 //! - [`relay`]: the relay log of a source;
 //! - [`loader`]: the full phase (chunks);
 //! - [`mailbox`]: depth and capacity of the mailboxes between stages;
@@ -25,6 +27,7 @@ pub mod mailbox;
 pub mod probe;
 pub mod process;
 pub mod relay;
+pub mod stages;
 pub mod syncer;
 pub mod worker;
 
@@ -47,6 +50,7 @@ pub fn linear(start: f64, width: f64, count: usize) -> Vec<f64> {
 /// The bucket layout of every histogram ferryd records (DM's where DM has the series).
 pub fn histogram_buckets() -> Vec<(&'static str, Vec<f64>)> {
     let mut all = syncer::buckets();
+    all.extend(stages::buckets());
     all.extend(relay::buckets());
     all
 }
@@ -62,6 +66,7 @@ pub fn describe() {
     process::describe();
     worker::describe();
     syncer::describe();
+    stages::describe();
     relay::describe();
     loader::describe();
     mailbox::describe();

@@ -13,10 +13,15 @@ use ferry_model::BinlogPosition;
 use super::probe::Level;
 use super::{exponential, Labels};
 
+/// The index of the relay log's one sub-directory (DM: `<server-uuid>.000001` until the
+/// upstream server changes).
+pub const SUB_DIR_INDEX: u32 = 1;
+
 pub(super) fn buckets() -> Vec<(&'static str, Vec<f64>)> {
     let duration = exponential(0.000005, 2.0, 25);
     vec![
         ("dm_relay_read_binlog_duration", duration.clone()),
+        ("dm_relay_read_transform_duration", duration.clone()),
         ("dm_relay_write_duration", duration),
         ("dm_relay_write_size", exponential(16.0, 2.0, 20)),
     ]
@@ -32,6 +37,8 @@ pub struct RelayMetrics {
     relay_pos: Level,
     /// Read time of one event from the upstream.
     pub read_binlog_duration: Histogram,
+    /// Time to prepare a read event for the relay log (the mean of one write's events).
+    pub read_transform_duration: Histogram,
     /// Time of one write (one synced append of a batch of events) to the relay log.
     pub write_duration: Histogram,
     /// Bytes of one write to the relay log.
@@ -75,6 +82,7 @@ impl RelayMetrics {
             relay_file: Level::named("dm_relay_binlog_file", &relay),
             relay_pos: Level::named("dm_relay_binlog_pos", &relay),
             read_binlog_duration: ::metrics::histogram!("dm_relay_read_binlog_duration", &s),
+            read_transform_duration: ::metrics::histogram!("dm_relay_read_transform_duration", &s),
             write_duration: ::metrics::histogram!("dm_relay_write_duration", &s),
             write_size: ::metrics::histogram!("dm_relay_write_size", &s),
             write_error_count: counter("dm_relay_write_error_count"),
@@ -100,6 +108,19 @@ impl RelayMetrics {
         ];
         ::metrics::gauge!("dm_relay_binlog_file", &l).set(super::file_index(&p.name));
         ::metrics::gauge!("dm_relay_binlog_pos", &l).set(p.pos as f64);
+    }
+
+    /// The upstream `node` (`host:port`) has server UUID `uuid`: DM's `sub_dir_index` of the
+    /// relay sub-directory `<uuid>.000001`. ferryd's relay log of a source is one store that
+    /// is never split by upstream server, so the index is always 1. Set by the status loop
+    /// (every few seconds: the gauge is set directly).
+    pub fn sub_dir(&self, node: &str, uuid: &str) {
+        let l = [
+            ("source_id", self.source.clone()),
+            ("node", node.to_string()),
+            ("uuid", format!("{uuid}.{:06}", SUB_DIR_INDEX)),
+        ];
+        ::metrics::gauge!("dm_relay_sub_dir_index", &l).set(SUB_DIR_INDEX as f64);
     }
 
     /// A session of the relay writer ended with an error; `resumable` when it is retried.
@@ -171,6 +192,14 @@ pub(super) fn describe() {
     describe_histogram!(
         "dm_relay_read_binlog_duration",
         "bucketed histogram of read time (s) of single binlog event from the master."
+    );
+    describe_histogram!(
+        "dm_relay_read_transform_duration",
+        "bucketed histogram of transform time (s) of single binlog event (the mean of the events of one relay log write)."
+    );
+    describe_gauge!(
+        "dm_relay_sub_dir_index",
+        "current relay sub directory index (always 1: one relay log per source)"
     );
     describe_counter!(
         "dm_relay_exit_with_error_count",

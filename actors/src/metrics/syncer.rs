@@ -85,6 +85,8 @@ pub struct SyncerMetrics {
     pub schema_history_versions: Level,
     /// Tables defined in the schema history.
     pub schema_history_tables: Level,
+    /// DM's per-event stage timings and ideal QPS.
+    pub stages: super::stages::StageMetrics,
 }
 
 impl SyncerMetrics {
@@ -135,6 +137,7 @@ impl SyncerMetrics {
             ),
             schema_history_versions: Level::named("ferry_schema_history_versions", &ts),
             schema_history_tables: Level::named("ferry_schema_history_tables", &ts),
+            stages: super::stages::StageMetrics::new(task, source),
         })
     }
 
@@ -156,6 +159,7 @@ impl SyncerMetrics {
             rows_total: Counter::noop(),
             schema_history_versions: Level::new(::metrics::Gauge::noop()),
             schema_history_tables: Level::new(::metrics::Gauge::noop()),
+            stages: super::stages::StageMetrics::noop(),
         })
     }
 
@@ -269,7 +273,12 @@ impl WriterMetrics {
     ) -> Vec<(&'t TableName, &'static str, u64)> {
         let mut out: Vec<(&TableName, &'static str, u64)> = Vec::new();
         for (t, k) in changes {
-            match out.iter_mut().find(|(tt, kk, _)| *kk == k && *tt == t) {
+            // By address: the ops of one table share its `TargetInfo`, and two entries for one
+            // table (were they not to) add to the same counters anyway.
+            match out
+                .iter_mut()
+                .find(|(tt, kk, _)| std::ptr::eq(*tt, t) && std::ptr::eq(*kk, k))
+            {
                 Some(e) => e.2 += 1,
                 None => out.push((t, k, 1)),
             }
@@ -541,13 +550,15 @@ mod tests {
     fn shares_count_jobs_by_table_and_type() {
         let a = TableName::new("d", "a");
         let b = TableName::new("d", "b");
+        // Each kind from one place, as job_type gives them.
+        let (ins, upd, del) = ("insert", "update", "delete");
         let changes = [
-            (&a, "insert"),
-            (&a, "insert"),
-            (&b, "insert"),
-            (&a, "update"),
-            (&a, "delete"),
-            (&b, "insert"),
+            (&a, ins),
+            (&a, ins),
+            (&b, ins),
+            (&a, upd),
+            (&a, del),
+            (&b, ins),
         ];
         let tally = WriterMetrics::tally(changes.into_iter());
         let got: Vec<_> = tally

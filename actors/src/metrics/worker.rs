@@ -6,6 +6,7 @@
 //! | `dm_syncer_exit_with_error_count` | task, source_id, resumable_err | runs of the Sync unit that ended with an error (`true`: retried) |
 //! | `dm_loader_exit_with_error_count` | task, source_id, resumable_err | runs of the full phase that ended with an error of the downstream (or of Ferry) |
 //! | `dm_dumpling_exit_with_error_count` | task, source_id, resumable_err | runs of the full phase that ended with an error of the upstream |
+//! | `dm_worker_operate_error` | worker, type | operations on subtasks and relay logs the worker failed to carry out ([`operate_error`]) |
 //!
 //! The state is set from each task's live state at each scrape ([`super::syncer::publish`]);
 //! the counters are created at 0 when a subtask starts (as DM does) and counted when a run
@@ -84,6 +85,44 @@ fn exit_labels(task: &str, source: &str, resumable: bool) -> super::Labels {
     l
 }
 
+/// An operation the worker failed to carry out, as DM's `dm_worker_operate_error{type}` names
+/// it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Creating and starting a task's subtasks (`start-task`): DM's `BeforeAnyOp`.
+    Start,
+    /// `pause-task`: `Pause`.
+    Pause,
+    /// `resume-task`: `Resume`.
+    Resume,
+    /// `stop-task` (the subtask is deleted): `Delete`.
+    Stop,
+    /// `start-relay` / `stop-relay`: `RelaySource`.
+    Relay,
+}
+
+impl Operation {
+    /// DM's `type` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Operation::Start => "BeforeAnyOp",
+            Operation::Pause => "Pause",
+            Operation::Resume => "Resume",
+            Operation::Stop => "Delete",
+            Operation::Relay => "RelaySource",
+        }
+    }
+}
+
+/// The worker failed to carry out `op` (counted in `dm_worker_operate_error`).
+pub fn operate_error(op: Operation) {
+    let l = [
+        ("worker", WORKER.to_string()),
+        ("type", op.label().to_string()),
+    ];
+    ::metrics::counter!("dm_worker_operate_error", &l).increment(1);
+}
+
 /// A subtask starts: its exit counters exist from now on (at 0), as in DM.
 pub fn subtask_started(task: &str, source: &str) {
     for unit in [ExitUnit::Dump, ExitUnit::Load, ExitUnit::Sync] {
@@ -115,6 +154,10 @@ pub(super) fn describe() {
         "state of task, 0 - invalidStage, 1 - New, 2 - Running, 3 - Paused, 4 - Stopped, 5 - Finished"
     );
     ::metrics::describe_counter!(
+        "dm_worker_operate_error",
+        "number of different operate error (operations on subtasks and relay logs that failed)"
+    );
+    ::metrics::describe_counter!(
         "dm_syncer_exit_with_error_count",
         "counter for syncer exits with error"
     );
@@ -138,6 +181,25 @@ mod tests {
         assert_eq!(file_index("mysql-bin-changelog.003001"), 3001.0);
         assert_eq!(file_index("odd"), 0.0);
         assert_eq!(stage_code(Stage::Paused), 3.0);
+    }
+
+    #[test]
+    fn operations_are_named_as_dm_does() {
+        let labels: Vec<&str> = [
+            Operation::Start,
+            Operation::Pause,
+            Operation::Resume,
+            Operation::Stop,
+            Operation::Relay,
+        ]
+        .iter()
+        .map(|o| o.label())
+        .collect();
+        assert_eq!(
+            labels,
+            ["BeforeAnyOp", "Pause", "Resume", "Delete", "RelaySource"]
+        );
+        operate_error(Operation::Pause);
     }
 
     #[test]

@@ -110,6 +110,11 @@ pub(super) async fn status_loop(shared: Arc<Shared>, mut shutdown: watch::Receiv
         match read_position(c, info, ep).await {
             Ok(loc) => {
                 shared.metrics.master_at(&loc.binlog);
+                if let Some(u) = &uuid {
+                    shared
+                        .metrics
+                        .sub_dir(&format!("{}:{}", ep.host, ep.port), u);
+                }
                 shared.set_master(loc, uuid.clone())
             }
             Err(e) => {

@@ -101,7 +101,7 @@ async fn pump<S: BinlogSource>(
     let mut scratch = Vec::new();
     let mut stats = ReadStats::default();
     loop {
-        let mut asked = Instant::now();
+        stats.reading_from_now_if_idle();
         let next = {
             let mut next = std::pin::pin!(src.next_event());
             let mut now = ready_now(&mut next).await;
@@ -122,14 +122,14 @@ async fn pump<S: BinlogSource>(
                             return;
                         }
                         // Waiting for the next stage is not reading.
-                        asked = Instant::now();
+                        stats.reading_from_now_if_idle();
                     }
                     next.await
                 }
             }
         };
         if let Ok(Some(ev)) = &next {
-            stats.event(ev, asked.elapsed());
+            stats.event(ev);
         }
         let failure = match next {
             Ok(Some(ev)) => match cursor.feed(ev, &mut scratch) {
@@ -167,11 +167,12 @@ async fn pump<S: BinlogSource>(
 }
 
 /// What the reader read for one message: recorded once per message (the means of its
-/// events), so the metrics cost nothing per event but a clock read.
+/// events), so the metrics cost two clock reads per message and nothing per event.
 #[derive(Debug, Default)]
 struct ReadStats {
     events: u64,
-    reading: Duration,
+    /// When reading the message's events began (after the previous message was sent).
+    began: Option<Instant>,
     /// Bytes of the events whose size is known (end minus the previous end in one file).
     sized: u64,
     bytes: u64,
@@ -182,9 +183,15 @@ struct ReadStats {
 }
 
 impl ReadStats {
-    fn event(&mut self, ev: &SourceEvent, read: Duration) {
+    /// Starts the clock of a message's reading unless it runs.
+    fn reading_from_now_if_idle(&mut self) {
+        if self.began.is_none() {
+            self.began = Some(Instant::now());
+        }
+    }
+
+    fn event(&mut self, ev: &SourceEvent) {
         self.events += 1;
-        self.reading += read;
         if !ev.artificial {
             if ev.pos.pos > self.last_end && self.last_end > 0 {
                 self.sized += 1;
@@ -200,9 +207,10 @@ impl ReadStats {
 
     /// Records the means of the message's events and starts again.
     fn record(&mut self, m: &SyncerMetrics) {
-        if self.events > 0 {
+        if let (true, Some(began)) = (self.events > 0, self.began) {
+            // Reading and decoding the message's events, waits for the upstream included.
             m.read_binlog_duration
-                .record(self.reading.as_secs_f64() / self.events as f64);
+                .record(began.elapsed().as_secs_f64() / self.events as f64);
         }
         if self.sized > 0 {
             m.binlog_event_size

@@ -148,6 +148,8 @@ pub(crate) struct Items {
     pub items: Vec<Item>,
     /// Their estimated bytes ([`crate::mailbox::Weigh`]).
     pub bytes: usize,
+    /// Time the router stage took on them (part of their transform cost).
+    pub routed: std::time::Duration,
 }
 
 impl Items {
@@ -156,6 +158,7 @@ impl Items {
         Self {
             items: Vec::with_capacity(n),
             bytes: 0,
+            routed: std::time::Duration::ZERO,
         }
     }
 

@@ -8,11 +8,13 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use ferry_model::TableName;
 
 use super::{Item, ItemBatch};
 use crate::mailbox::{Inbox, Outbox};
+use crate::metrics::syncer::SyncerMetrics;
 use crate::reader::RowsKind;
 use crate::rules::{BlockAllowList, Decision, EventFilter, EventType};
 
@@ -73,10 +75,12 @@ impl RowFilter {
         v
     }
 
-    /// Applies the verdicts to the row changes of `items`, in place.
-    pub(crate) fn mark(&mut self, items: &mut [Item]) {
+    /// Applies the verdicts to the row changes of `items`, in place. Returns (row changes,
+    /// changes dropped).
+    pub(crate) fn mark(&mut self, items: &mut [Item]) -> (usize, usize) {
         // The rows of one table map share their table: look each run up once.
         let mut last: Option<(Arc<TableName>, RowsKind, Verdict)> = None;
+        let (mut seen, mut dropped) = (0, 0);
         for item in items.iter_mut() {
             let Item::Row {
                 table,
@@ -88,6 +92,7 @@ impl RowFilter {
             else {
                 continue;
             };
+            seen += 1;
             let verdict = match &last {
                 Some((t, k, v)) if Arc::ptr_eq(t, table) && k == kind => v,
                 _ => {
@@ -98,6 +103,7 @@ impl RowFilter {
             match verdict {
                 Verdict::Keep => {}
                 Verdict::Drop => {
+                    dropped += 1;
                     *item = Item::Skipped {
                         table: table.clone(),
                         rows: *rows,
@@ -115,18 +121,23 @@ impl RowFilter {
                 }
             }
         }
+        (seen, dropped)
     }
 }
 
-/// The filter stage: marks each batch of items from the reader and passes it on.
+/// The filter stage: marks each batch of items from the reader and passes it on. The time of
+/// a message's decisions is DM's `skip_binlog_duration` (per change, when it dropped some).
 pub(crate) async fn run_filter(
     mut filter: RowFilter,
     mut rx: Inbox<ItemBatch>,
     tx: Outbox<ItemBatch>,
+    metrics: Arc<SyncerMetrics>,
 ) {
     while let Some(msg) = rx.recv().await {
         let msg = msg.map(|mut items| {
-            filter.mark(&mut items.items);
+            let began = Instant::now();
+            let (rows, dropped) = filter.mark(&mut items.items);
+            metrics.stages.filtered(began.elapsed(), rows, dropped);
             items
         });
         if tx.send(msg).await.is_err() {
@@ -201,7 +212,9 @@ mod tests {
             row("shop", "ledger", RowsKind::Insert, 5),
             row("shop", "ledger", RowsKind::Update, 6),
         ];
-        f.mark(&mut items);
+        let (seen, dropped) = f.mark(&mut items);
+        assert_eq!(seen, 6);
+        assert!(dropped >= 1 && dropped < seen, "{dropped}");
         assert!(matches!(items[0], Item::Row { rows: 1, .. }));
         assert!(matches!(
             items[1],

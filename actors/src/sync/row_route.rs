@@ -64,7 +64,8 @@ impl RowRouter {
     }
 }
 
-/// The router stage: routes each batch of items from the filter and passes it on. A routing
+/// The router stage: routes each batch of items from the filter and passes it on, with the
+/// time it took (part of the changes' transform cost, recorded by the coordinator). A routing
 /// error ends the run (nothing after the last checkpoint is lost: it is read again).
 pub(crate) async fn run_router(
     mut router: RowRouter,
@@ -72,7 +73,12 @@ pub(crate) async fn run_router(
     tx: Outbox<ItemBatch>,
 ) {
     while let Some(msg) = rx.recv().await {
-        let msg = msg.and_then(|mut items| router.mark(&mut items.items).map(|()| items));
+        let msg = msg.and_then(|mut items| {
+            let began = std::time::Instant::now();
+            router.mark(&mut items.items)?;
+            items.routed += began.elapsed();
+            Ok(items)
+        });
         let failed = msg.is_err();
         if tx.send(msg).await.is_err() || failed {
             return;

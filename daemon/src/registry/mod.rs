@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use actix::{Addr, ArbiterHandle};
+use ferry_actors::dm_metrics::Operation;
 use ferry_actors::source::{SourceActor, StopSource};
 use ferry_actors::sync::NeededPositions;
 use ferry_actors::task::TaskActor;
@@ -30,6 +31,13 @@ use tracing::{info, warn};
 pub use reconcile::Folders;
 
 use crate::wire::FileUpload;
+
+/// `result`, counting its error in DM's `dm_worker_operate_error{type}` as a failure of the
+/// worker to carry out `op` (requests refused before reaching a task or relay log, such as an
+/// unknown task, are the master's refusals in DM and not counted).
+fn counted<T>(op: Operation, result: Result<T, ApiError>) -> Result<T, ApiError> {
+    result.inspect_err(|_| ferry_actors::dm_metrics::operate_error(op))
+}
 
 /// An API failure: HTTP status and DM-style message.
 #[derive(Debug, thiserror::Error)]

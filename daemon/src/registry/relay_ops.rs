@@ -12,7 +12,8 @@ use ferry_relay::{CheckpointStore, SourceRecord};
 use serde_json::{json, Value};
 use tracing::info;
 
-use super::{ApiError, Registry};
+use super::{counted, ApiError, Registry};
+use ferry_actors::dm_metrics::Operation;
 
 fn answer(id: &str, msg: &str) -> Value {
     json!({"result": true, "msg": msg,
@@ -78,19 +79,21 @@ impl Registry {
         }
         cfg.enable_relay = on;
         let relay = if on {
-            Some(self.start_relay(&cfg).await?)
+            Some(counted(Operation::Relay, self.start_relay(&cfg).await)?)
         } else {
             None
         };
-        let spec = cfg
+        let stored = cfg
             .to_stored_json(self.key.as_ref())
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        self.store
-            .put_source(&SourceRecord {
-                id: id.to_string(),
-                spec,
-            })
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(|e| e.to_string())
+            .and_then(|spec| {
+                let rec = SourceRecord {
+                    id: id.to_string(),
+                    spec,
+                };
+                self.store.put_source(&rec).map_err(|e| e.to_string())
+            });
+        counted(Operation::Relay, stored.map_err(ApiError::internal))?;
         // The old supervisor stops its relay log (and waits for it); a new one takes over.
         let old = self
             .sources
@@ -98,10 +101,11 @@ impl Registry {
             .unwrap_or_else(|e| e.into_inner())
             .remove(id);
         if let Some(old) = old {
-            old.addr
-                .send(StopSource)
-                .await
-                .map_err(|e| ApiError::internal(e.to_string()))?;
+            let stopped = old.addr.send(StopSource).await;
+            counted(
+                Operation::Relay,
+                stopped.map_err(|e| ApiError::internal(e.to_string())),
+            )?;
         }
         self.add_source(cfg, relay);
         info!(source = %id, enable_relay = on, "relay log switched");

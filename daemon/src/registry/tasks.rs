@@ -15,8 +15,9 @@ use ferry_relay::{CheckpointStore, TaskRecord};
 use serde_json::{json, Value};
 use tracing::{info, warn};
 
-use super::{ApiError, Registry, TaskEntry};
+use super::{counted, ApiError, Registry, TaskEntry};
 use crate::wire::FileUpload;
+use ferry_actors::dm_metrics::Operation;
 
 impl Registry {
     /// The subtasks of `cfg`, each with its source's relay log (asked of the source's
@@ -102,15 +103,20 @@ impl Registry {
         if report["result"] != json!(true) {
             return Ok(json!({"result": false, "msg": report["msg"], "checkResult": report}));
         }
-        if up.remove_meta {
-            self.remove_meta(&cfg, &subtasks).await?;
-        }
-        if let (Some(when), Some(text)) = (when, up.start_time.as_deref()) {
-            self.apply_start_time(&mut cfg, &subtasks, text.trim(), when)
-                .await?;
-        }
-        self.spawn_task(cfg, Stage::Running, None, Vec::new())
-            .await?;
+        counted(
+            Operation::Start,
+            async {
+                if up.remove_meta {
+                    self.remove_meta(&cfg, &subtasks).await?;
+                }
+                if let (Some(when), Some(text)) = (when, up.start_time.as_deref()) {
+                    self.apply_start_time(&mut cfg, &subtasks, text.trim(), when)
+                        .await?;
+                }
+                self.spawn_task(cfg, Stage::Running, None, Vec::new()).await
+            }
+            .await,
+        )?;
         let sources: Vec<Value> = subtasks
             .iter()
             .map(|s| json!({"result": true, "msg": "", "source": s.source_id, "worker": "ferryd"}))
@@ -233,7 +239,7 @@ impl Registry {
         let msg = Pause {
             sources: sources.to_vec(),
         };
-        self.task_op_answer(name, "Pause", sources, addr.send(msg).await)
+        self.task_op_answer(name, Operation::Pause, sources, addr.send(msg).await)
     }
 
     /// `resume-task [-s source ...]`.
@@ -242,22 +248,24 @@ impl Registry {
         let msg = Resume {
             sources: sources.to_vec(),
         };
-        self.task_op_answer(name, "Resume", sources, addr.send(msg).await)
+        self.task_op_answer(name, Operation::Resume, sources, addr.send(msg).await)
     }
 
     fn task_op_answer(
         &self,
         name: &str,
-        op: &str,
+        op: Operation,
         sources: &[String],
         sent: Result<Result<Vec<String>, String>, actix::MailboxError>,
     ) -> Result<Value, ApiError> {
-        sent.map_err(|e| ApiError::internal(e.to_string()))?
-            .map_err(ApiError::bad)?;
+        let done = sent
+            .map_err(|e| ApiError::internal(e.to_string()))
+            .and_then(|r| r.map_err(ApiError::bad));
+        counted(op, done)?;
         let all = self.task_sources(name)?;
         Ok(op_answer(
             name,
-            op,
+            op.label(),
             if sources.is_empty() { &all } else { sources },
         ))
     }
@@ -298,10 +306,12 @@ impl Registry {
             .cloned()
             .collect();
         if sources.is_empty() || keep.is_empty() {
-            addr.send(Stop)
-                .await
-                .map_err(|e| ApiError::internal(e.to_string()))?;
-            self.forget_task(name)?;
+            let stopped = addr.send(Stop).await;
+            counted(
+                Operation::Stop,
+                stopped.map_err(|e| ApiError::internal(e.to_string())),
+            )?;
+            counted(Operation::Stop, self.forget_task(name))?;
             return Ok(op_answer(name, "Stop", &all));
         }
         let rec = self
@@ -330,14 +340,19 @@ impl Registry {
         } else {
             (stage, error)
         };
-        addr.send(Stop)
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let stopped = addr.send(Stop).await;
+        counted(
+            Operation::Stop,
+            stopped.map_err(|e| ApiError::internal(e.to_string())),
+        )?;
         self.tasks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(name);
-        self.spawn_task(cfg, stage, error, paused).await?;
+        counted(
+            Operation::Stop,
+            self.spawn_task(cfg, stage, error, paused).await,
+        )?;
         info!(task = %name, sources = ?sources, "subtasks stopped; the task goes on without them");
         Ok(op_answer(name, "Stop", sources))
     }

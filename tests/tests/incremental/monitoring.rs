@@ -73,6 +73,7 @@ const DM_COUNTER_NAMES: &[&str] = &[
     "dm_relay_read_error_count",
     "dm_relay_write_error_count",
     "dm_relay_data_corruption",
+    "dm_worker_operate_error",
 ];
 
 /// True for a lint of promtool about a name DM chose (and ferryd keeps): DM's counters above,
@@ -319,7 +320,22 @@ async fn dashboards_and_rules_find_their_series_during_an_all_task_with_relay() 
         &format!("INSERT INTO {q}.t VALUES (5000, 'last', 1)"),
     )
     .await;
+    // Changes of a database the block-allow-list leaves out: the filter stage drops them.
+    let other = unique_db_name("monitorx");
+    create_database(&mut c, &other).await;
+    let qo = quote_ident(&other);
+    exec(&mut c, &format!("CREATE TABLE {qo}.t (id INT PRIMARY KEY)")).await;
+    exec(&mut c, &format!("INSERT INTO {qo}.t VALUES (1), (2), (3)")).await;
     wait_caught_up(&ferry, &task, up, CATCH_UP).await;
+    // An operation the task refuses (a source it has no subtask on) counts as an operate
+    // error of the worker.
+    let refused = ferry
+        .ctl(&["pause-task", "-s", "no-such-source", &task])
+        .await;
+    assert!(
+        !refused.ok || refused.json.get("result") != Some(&Value::Bool(true)),
+        "{refused}"
+    );
     let (file, _) = binlog_position(up).await;
     let index: f64 = file
         .rsplit('.')
@@ -348,17 +364,25 @@ async fn dashboards_and_rules_find_their_series_during_an_all_task_with_relay() 
             "dm_syncer_binlog_file",
             &[me[0], me[1], ("node", "syncer")],
         );
+        // Set by the relay's status loop (every 5 s) once it knows the server's UUID.
+        let sub_dir = sum(
+            &scrape,
+            "dm_relay_sub_dir_index",
+            &[("source_id", "relayed")],
+        );
         if missing.is_empty()
             && inserts.is_some_and(|n| n >= (ROWS + 1) as f64)
             && relay_file == Some(index)
             && syncer_file == Some(index)
+            && sub_dir.is_some()
         {
             break scrape;
         }
         assert!(
             std::time::Instant::now() < deadline,
             "after 60 s: missing {missing:?}; inserts {inserts:?} (want >= {}); relay file \
-             {relay_file:?}, syncer file {syncer_file:?} (want {index})\n{scrape}",
+             {relay_file:?}, syncer file {syncer_file:?} (want {index}); sub dir \
+             {sub_dir:?}\n{scrape}",
             ROWS + 1
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -431,6 +455,7 @@ async fn dashboards_and_rules_find_their_series_during_an_all_task_with_relay() 
         .is_some_and(|n| n > 0.0),
         "{scrape}"
     );
+    stage_series_follow_the_task(&scrape, &me);
     // Histograms, not summaries (DM's dashboards read `_bucket`).
     assert!(
         scrape.contains("# TYPE dm_syncer_txn_duration_time histogram"),
@@ -450,4 +475,68 @@ async fn dashboards_and_rules_find_their_series_during_an_all_task_with_relay() 
         );
     }
     ferry.ctl_ok(&["stop-task", &task]).await;
+}
+
+/// DM's per-event stage series, kept per message or batch: every stage of the task timed at
+/// least once, the ideal QPS of its batches, no shard lock, the relay's transform and
+/// sub-directory, and the operation the task refused.
+fn stage_series_follow_the_task(scrape: &str, me: &[(&str, &str); 2]) {
+    let count = |name: &str, label: (&str, &str)| sum(scrape, name, &[me[0], me[1], label]);
+    for stage in [
+        "gen-write-rows",
+        "gen-update-rows",
+        "gen-delete-rows",
+        "gen-query",
+        "dml-exec",
+        "ddl-exec",
+    ] {
+        assert!(
+            count("dm_syncer_binlog_transform_cost_count", ("stage", stage))
+                .is_some_and(|n| n >= 1.0),
+            "{stage}: {scrape}"
+        );
+    }
+    for kind in ["insert", "update", "delete"] {
+        assert!(
+            count("dm_syncer_dispatch_binlog_duration_count", ("type", kind))
+                .is_some_and(|n| n >= 1.0),
+            "{kind}: {scrape}"
+        );
+    }
+    assert!(
+        count("dm_syncer_skip_binlog_duration_count", ("type", "rows")).is_some_and(|n| n >= 1.0),
+        "{scrape}"
+    );
+    let cost = count(
+        "dm_syncer_binlog_transform_cost_sum",
+        ("stage", "gen-write-rows"),
+    );
+    assert!(cost.is_some_and(|s| s > 0.0 && s < 60.0), "{scrape}");
+    assert!(
+        count("dm_syncer_ideal_qps", ("worker", "ferryd")).is_some_and(|q| q > 0.0),
+        "{scrape}"
+    );
+    assert_eq!(
+        sum(scrape, "dm_syncer_shard_lock_resolving", me),
+        Some(0.0),
+        "{scrape}"
+    );
+    let relayed = [("source_id", "relayed")];
+    assert!(
+        sum(scrape, "dm_relay_read_transform_duration_count", &relayed).is_some_and(|n| n >= 1.0),
+        "{scrape}"
+    );
+    let sub_dir = scrape
+        .lines()
+        .find(|l| l.starts_with("dm_relay_sub_dir_index{") && l.contains("source_id=\"relayed\""))
+        .unwrap_or_else(|| panic!("no dm_relay_sub_dir_index: {scrape}"));
+    assert!(
+        sub_dir.contains(".000001\"") && sub_dir.ends_with(" 1"),
+        "{sub_dir}"
+    );
+    assert_eq!(
+        sum(scrape, "dm_worker_operate_error", &[("type", "Pause")]),
+        Some(1.0),
+        "{scrape}"
+    );
 }

@@ -30,7 +30,9 @@ use super::target::TargetCache;
 use super::{schema_track, Item, RowOp, SyncSpec, SyncStatus};
 use crate::error::TaskError;
 use crate::mailbox::{Inbox, Outbox};
+use crate::metrics::stages::Kinds;
 use crate::metrics::syncer::SyncerMetrics;
+use crate::reader::RowsKind;
 use ledger::{Ledger, LedgerError, Origin};
 
 /// A share of a batch for one writer (the message of a writer's mailbox).
@@ -116,6 +118,11 @@ pub(crate) struct Coordinator<'a> {
     txns_gathered: u64,
     /// Upstream transactions in the batch in flight.
     txns_in_flight: u64,
+    /// Time spent dispatching batches and applying statements while taking the current
+    /// message (not part of its transform cost).
+    waited: Duration,
+    /// When the batch in flight was handed to the writers.
+    dispatched_at: Option<Instant>,
 }
 
 /// What a coordinator starts from.
@@ -164,6 +171,8 @@ impl<'a> Coordinator<'a> {
             metrics: s.metrics,
             txns_gathered: 0,
             txns_in_flight: 0,
+            waited: Duration::ZERO,
+            dispatched_at: None,
         }
     }
 }
@@ -186,13 +195,11 @@ impl Coordinator<'_> {
                             transient: true,
                         }),
                     };
-                    for item in items.items {
-                        self.item(item).await?;
-                    }
+                    self.take(items).await?;
                     // Keep taking what is already there, up to a full batch.
                     while self.ledger.len() < self.max_rows() {
                         match rx.try_recv() {
-                            Some(m) => for item in m?.items { self.item(item).await?; },
+                            Some(m) => self.take(m?).await?,
                             None => break,
                         }
                     }
@@ -246,6 +253,25 @@ impl Coordinator<'_> {
             Some(until) => !passed(&self.ledger.start().pos, &until.binlog),
             None => false,
         }
+    }
+
+    /// The items of one message. Their transform cost (DM's `binlog_transform_cost`,
+    /// `gen-*-rows`) is the router's time on them and the coordinator's, less what it spent
+    /// dispatching batches and applying statements meanwhile: one clock read per message.
+    async fn take(&mut self, items: super::Items) -> Result<(), TaskError> {
+        let began = Instant::now();
+        self.waited = Duration::ZERO;
+        let routed = items.routed;
+        let mut kinds = Kinds::default();
+        for item in items.items {
+            if let Item::Row { kind, .. } = &item {
+                kinds.add(*kind);
+            }
+            self.item(item).await?;
+        }
+        let took = (began.elapsed() + routed).saturating_sub(self.waited);
+        self.metrics.stages.transformed(took, &kinds);
+        Ok(())
     }
 
     /// One item from the reader.
@@ -314,6 +340,7 @@ impl Coordinator<'_> {
                 point,
                 timestamp,
             } => {
+                let (began, waited) = (Instant::now(), self.waited);
                 self.statement(statement::Met {
                     schema,
                     sql,
@@ -323,6 +350,7 @@ impl Coordinator<'_> {
                     timestamp,
                 })
                 .await?;
+                self.waited = waited + began.elapsed();
             }
         }
         Ok(())
@@ -338,6 +366,13 @@ impl Coordinator<'_> {
 
     /// Sends the gathered batch to the writers (after the previous one is committed).
     async fn dispatch(&mut self) -> Result<(), TaskError> {
+        let began = Instant::now();
+        let done = self.dispatch_batch().await;
+        self.waited += began.elapsed();
+        done
+    }
+
+    async fn dispatch_batch(&mut self) -> Result<(), TaskError> {
         if !self.ledger.is_empty() {
             self.drain().await?;
         }
@@ -357,7 +392,11 @@ impl Coordinator<'_> {
         self.txns_in_flight = std::mem::take(&mut self.txns_gathered);
         self.status.set_safe_mode(d.safe);
         let mut replies = Vec::new();
+        let mut kinds = Kinds::default();
         for share in d.shares {
+            for op in &share.ops {
+                kinds.add(kind_of(op));
+            }
             let (rtx, rrx) = oneshot::channel();
             let (writer, rows) = (share.writer, share.ops.len());
             let job = Job {
@@ -373,6 +412,8 @@ impl Coordinator<'_> {
             self.metrics.job_added(writer, rows, sent.elapsed());
             replies.push(rrx);
         }
+        self.metrics.stages.dispatched(split.elapsed(), &kinds);
+        self.dispatched_at = Some(split);
         self.in_flight = Some(tokio::spawn(async move {
             for r in replies {
                 r.await.map_err(|_| TaskError::Cancelled)??;
@@ -398,10 +439,14 @@ impl Coordinator<'_> {
         if self.in_flight.take().is_none() {
             return Ok(());
         }
+        let dispatched = self.dispatched_at.take();
         res.map_err(|_| TaskError::Cancelled)??;
         let Some((mark, rows)) = self.ledger.committed() else {
             return Ok(());
         };
+        if let Some(t) = dispatched {
+            self.metrics.stages.batch_committed(rows, t.elapsed());
+        }
         self.status.applied(&mark.end, rows);
         self.spec
             .needed
@@ -463,6 +508,15 @@ impl Coordinator<'_> {
         self.metrics.schema_history_tables.set(tables as f64);
         self.metrics.schema_history_versions.set(versions as f64);
         Ok(())
+    }
+}
+
+/// The kind of a row change (DM's job type).
+fn kind_of(op: &RowOp) -> RowsKind {
+    match (&op.change.before, &op.change.after) {
+        (None, _) => RowsKind::Insert,
+        (Some(_), None) => RowsKind::Delete,
+        (Some(_), Some(_)) => RowsKind::Update,
     }
 }
 

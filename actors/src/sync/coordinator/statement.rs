@@ -39,6 +39,7 @@ impl Coordinator<'_> {
         self.ledger.statement(&before).map_err(refused)?;
         self.dispatch().await?;
         self.drain().await?;
+        let handling = std::time::Instant::now();
         self.status.set_pending(Some(timestamp));
         self.status.set_blocking_ddl(Some(sql.clone()));
         let tolerant = self.tolerant_ddl || self.safe();
@@ -69,6 +70,8 @@ impl Coordinator<'_> {
         self.schemas
             .apply_ddl(self.spec, &stmt, &point, decided, in_copy)
             .await?;
+        let gen_query = handling.elapsed().as_secs_f64();
+        self.metrics.stages.gen_query.record(gen_query);
         let began = std::time::Instant::now();
         ddl_apply::apply(
             self.spec,
@@ -79,9 +82,9 @@ impl Coordinator<'_> {
             in_copy,
         )
         .await?;
-        self.metrics
-            .query_duration_time
-            .record(began.elapsed().as_secs_f64());
+        let took = began.elapsed().as_secs_f64();
+        self.metrics.query_duration_time.record(took);
+        self.metrics.stages.ddl_exec.record(took);
         self.tolerant_ddl = false;
         self.status.set_blocking_ddl(None);
         self.targets.clear();
