@@ -166,7 +166,7 @@ pub struct SyncStatusView {
     pub unresolved_groups: Vec<serde_json::Value>,
     /// `synced`.
     pub synced: bool,
-    /// `binlogType` (`remote`).
+    /// `binlogType`: `local` when the task reads the source's relay log, else `remote`.
     pub binlog_type: String,
     /// `secondsBehindMaster` (a number, as a string).
     pub seconds_behind_master: String,

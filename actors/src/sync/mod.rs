@@ -236,6 +236,7 @@ pub(crate) async fn prepare<'a>(
     status: &SyncStatus,
     store: &'a dyn CheckpointStore,
 ) -> Result<Prepared<'a>, TaskError> {
+    status.set_reads_relay(spec.relay.is_some());
     let down = &spec.downstream;
     let mut ctl = down.connect(init(WRITER_INIT)).await?;
     let down_info = ServerInfo::detect(&mut ctl, down).await?;

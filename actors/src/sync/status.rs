@@ -39,11 +39,18 @@ struct State {
     binlog_files: Vec<(String, u64)>,
     /// The remaining-time estimate (`dm_syncer_remaining_time`).
     remaining: Remaining,
+    /// The reader reads the source's relay log (DM's `binlogType: local`), not the upstream.
+    reads_relay: bool,
 }
 
 impl SyncStatus {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Where the reader reads: the source's relay log (`true`) or the upstream.
+    pub fn set_reads_relay(&self, relay: bool) {
+        self.lock().reads_relay = relay;
     }
 
     /// The upstream's position, read by a read that began at `began`.
@@ -205,7 +212,7 @@ impl SyncStatus {
             blocking_ddls: s.blocking_ddl.iter().cloned().collect(),
             unresolved_groups: Vec::new(),
             synced,
-            binlog_type: "remote".to_string(),
+            binlog_type: if s.reads_relay { "local" } else { "remote" }.to_string(),
             seconds_behind_master: seconds_behind(&s).to_string(),
             block_ddl_owner: String::new(),
             conflict_msg: String::new(),

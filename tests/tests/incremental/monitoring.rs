@@ -291,7 +291,12 @@ async fn dashboards_and_rules_find_their_series_during_an_all_task_with_relay() 
     ferry.ctl_ok(&["start-task", path_str(&f)]).await;
     // The full phase is over (its rows are the copy's), then the incremental phase: inserts,
     // updates, deletes and a DDL.
-    wait_caught_up(&ferry, &task, up, CATCH_UP).await;
+    let st = wait_caught_up(&ferry, &task, up, CATCH_UP).await;
+    assert_eq!(
+        ferry_tests::ferry::subtasks(&st)[0]["sync"]["binlogType"],
+        "local",
+        "the task reads the relay log: {st}"
+    );
     const ROWS: u64 = 300;
     for chunk in (1..=ROWS).collect::<Vec<_>>().chunks(50) {
         let rows: Vec<String> = chunk

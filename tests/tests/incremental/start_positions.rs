@@ -26,6 +26,11 @@ async fn all_mode_converges_while_the_upstream_changes() {
     w.run(&mut c, 600).await;
     let st = wait_caught_up(&ferry, &task, up, CATCH_UP).await;
     assert_eq!(ferry_tests::ferry::subtasks(&st)[0]["unit"], "Sync");
+    assert_eq!(
+        ferry_tests::ferry::subtasks(&st)[0]["sync"]["binlogType"],
+        "remote",
+        "no relay log: read from the upstream"
+    );
     compare_all(up, down, &db).await;
 }
 
