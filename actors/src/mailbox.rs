@@ -220,12 +220,13 @@ impl<T: Weigh, E> Weigh for Result<T, E> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// A test message weighing its number.
     #[derive(Debug)]
-    struct Msg(usize);
+    pub(crate) struct Msg(pub usize);
     impl Weigh for Msg {
         fn weight(&self) -> usize {
             self.0

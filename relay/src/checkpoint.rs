@@ -159,7 +159,9 @@ pub trait CheckpointStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Marks the full phase of (task, source) finished.
     fn put_full_finished(&self, task: &str, source: &str) -> Result<(), StoreError>;
-    /// Records the upstream position read after the full phase finished.
+    /// Records where replication leaves safe mode: the upstream position read after the full
+    /// phase finished, or (an `incremental` task) the checkpoint `start-task --start-time`
+    /// went back from.
     fn put_full_end(&self, task: &str, source: &str, at: &Location) -> Result<(), StoreError>;
     /// Reads the full phase's state.
     fn full_phase(&self, task: &str, source: &str) -> Result<FullPhaseState, StoreError>;

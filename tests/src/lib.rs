@@ -24,6 +24,7 @@
 //! }
 //! ```
 
+pub mod child;
 pub mod compare;
 pub mod data;
 pub mod ferry;

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ferry_tests::ferry::{bin, ferryctl, send_signal, CtlOutput, SIGTERM};
+use ferry_tests::child::{wait_exit, Spawned};
+use ferry_tests::ferry::{bin, ferryctl};
 use ferry_tests::reserve_port;
 use openssl::asn1::Asn1Time;
 use openssl::bn::BigNum;
@@ -23,26 +24,6 @@ use openssl::x509::extension::{
 use openssl::x509::{X509NameBuilder, X509};
 
 const TOKEN: &str = "f3rry-t0ken-0123456789abcdef";
-
-/// A ferryd the test started; stopped (SIGTERM, then killed) when dropped.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            send_signal(self.0.id(), SIGTERM);
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if matches!(self.0.try_wait(), Ok(Some(_))) {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
 
 fn key() -> PKey<Private> {
     let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
@@ -158,18 +139,6 @@ fn spawn(config: &Path, extra: &[&str], out: &Path) -> Child {
         .unwrap()
 }
 
-fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if let Some(st) = child.try_wait().unwrap() {
-            return st;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    panic!("ferryd did not exit within {within:?}");
-}
-
 #[test]
 fn an_api_beyond_loopback_without_tls_and_token_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
@@ -220,10 +189,6 @@ fn an_api_beyond_loopback_without_tls_and_token_is_refused_at_start() {
     );
 }
 
-async fn ctl(args: &[&str], env: &[(&str, &str)]) -> CtlOutput {
-    ferryctl(args, env).await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_with_client_certificates_and_a_bearer_token() {
     let dir = tempfile::tempdir().unwrap();
@@ -246,7 +211,7 @@ async fn https_with_client_certificates_and_a_bearer_token() {
     )
     .unwrap();
     let out = dir.path().join("out.txt");
-    let _daemon = Daemon(spawn(&config, &[], &out));
+    let _daemon = Spawned(spawn(&config, &[], &out));
 
     let tls: Vec<String> = vec![
         "--master-addr".into(),
@@ -270,7 +235,7 @@ async fn https_with_client_certificates_and_a_bearer_token() {
     // Wait until it serves (certificates, token and all).
     let deadline = Instant::now() + Duration::from_secs(60);
     let answer = loop {
-        let o = ctl(&ok_args, &[]).await;
+        let o = ferryctl(&ok_args, &[]).await;
         if o.ok {
             break o;
         }
@@ -286,14 +251,14 @@ async fn https_with_client_certificates_and_a_bearer_token() {
     // The token from the environment works as well as from the file.
     let env_args = with(&["query-status"]);
     let env_args: Vec<&str> = env_args.iter().map(String::as_str).collect();
-    let o = ctl(&env_args, &[("FERRY_API_TOKEN", TOKEN)]).await;
+    let o = ferryctl(&env_args, &[("FERRY_API_TOKEN", TOKEN)]).await;
     assert!(o.ok, "token from FERRY_API_TOKEN: {o}");
 
     // Without the token, or with another, the request is refused (401).
-    let o = ctl(&env_args, &[]).await;
+    let o = ferryctl(&env_args, &[]).await;
     assert!(!o.ok, "no token: {o}");
     assert!(o.text().contains("Bearer"), "says what is missing: {o}");
-    let o = ctl(&env_args, &[("FERRY_API_TOKEN", "wrong-token-0123456789")]).await;
+    let o = ferryctl(&env_args, &[("FERRY_API_TOKEN", "wrong-token-0123456789")]).await;
     assert!(!o.ok && o.text().contains("Bearer"), "wrong token: {o}");
 
     // Without a client certificate the handshake fails.
@@ -305,7 +270,7 @@ async fn https_with_client_certificates_and_a_bearer_token() {
         &file_arg,
         "query-status",
     ];
-    let o = ctl(&no_cert, &[]).await;
+    let o = ferryctl(&no_cert, &[]).await;
     assert!(!o.ok, "no client certificate: {o}");
     assert!(o.text().contains("cannot reach ferryd"), "{o}");
 
@@ -322,7 +287,7 @@ async fn https_with_client_certificates_and_a_bearer_token() {
         &file_arg,
         "query-status",
     ];
-    let o = ctl(&other, &[]).await;
+    let o = ferryctl(&other, &[]).await;
     assert!(
         !o.ok && o.text().contains("cannot reach ferryd"),
         "untrusted server: {o}"
@@ -330,7 +295,7 @@ async fn https_with_client_certificates_and_a_bearer_token() {
 
     // Plain HTTP gets no answer from the TLS port.
     let plain = ["--master-addr", &addr, &file_arg, "query-status"];
-    let o = ctl(&plain, &[]).await;
+    let o = ferryctl(&plain, &[]).await;
     assert!(!o.ok, "plain HTTP to the TLS port: {o}");
     let text = std::fs::read_to_string(&out).unwrap_or_default();
     assert!(!text.contains(TOKEN), "the token is never printed: {text}");

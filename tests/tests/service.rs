@@ -7,9 +7,10 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use ferry_tests::child::{wait_exit, Spawned};
 use ferry_tests::ferry::{bin, send_signal, SIGHUP, SIGTERM};
 use ferry_tests::reserve_port;
 
@@ -58,30 +59,6 @@ fn wait_for_text(path: &Path, text: &str, within: Duration) {
     );
 }
 
-/// A ferryd the test started, killed if the test ends early.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if let Some(st) = child.try_wait().unwrap() {
-            return st;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    panic!("ferryd did not exit within {within:?} after SIGTERM");
-}
-
 #[test]
 fn systemd_notifications_watchdog_and_sighup_reload() {
     let dir = tempfile::tempdir().unwrap();
@@ -91,7 +68,7 @@ fn systemd_notifications_watchdog_and_sighup_reload() {
     let config = dir.path().join("ferryd.yaml");
     write_config(&config, port, dir.path(), "info");
     let log = dir.path().join("ferryd.log");
-    let mut daemon = Daemon(
+    let mut daemon = Spawned(
         Command::new(bin("ferryd"))
             .arg("--config")
             .arg(&config)
@@ -251,7 +228,7 @@ fn source_and_task_folders_are_reconciled_at_start_and_on_sighup() {
     )
     .unwrap();
     let start = || {
-        Daemon(
+        Spawned(
             Command::new(bin("ferryd"))
                 .arg("--config")
                 .arg(&config)

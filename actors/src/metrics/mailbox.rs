@@ -87,15 +87,8 @@ pub(super) fn describe() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mailbox::tests::Msg;
     use crate::mailbox::{mailbox, Bounds};
-
-    #[derive(Debug)]
-    struct Msg(usize);
-    impl Weigh for Msg {
-        fn weight(&self) -> usize {
-            self.0
-        }
-    }
 
     #[tokio::test]
     async fn a_watched_stage_is_published_until_its_mailboxes_close() {

@@ -5,6 +5,7 @@ use actix::{Handler, Message};
 use ferry_model::{BinlogPosition, Stage};
 
 use super::{lock, TaskActor};
+use crate::subtask::Subtask;
 use crate::sync::{BinlogOp, PendingOp};
 
 /// Pause subtasks (stop working, keep checkpoints): those of `sources`, every one when empty.
@@ -100,6 +101,22 @@ impl TaskActor {
         }
         Ok(which)
     }
+
+    /// `f` of each subtask `binlog` acts on ([`Self::binlog_subtasks`]), with its source.
+    fn each_binlog_subtask<T>(
+        &self,
+        source: Option<&String>,
+        f: impl Fn(&Subtask) -> T,
+    ) -> Result<Vec<(String, T)>, String> {
+        Ok(self
+            .binlog_subtasks(source)?
+            .into_iter()
+            .map(|i| {
+                let sub = &self.subtasks[i];
+                (sub.source_id.clone(), f(sub))
+            })
+            .collect())
+    }
 }
 
 impl Handler<SetBinlogOp> for TaskActor {
@@ -143,15 +160,9 @@ impl Handler<ListBinlogOps> for TaskActor {
     type Result = Result<Vec<(String, Vec<PendingOp>)>, String>;
 
     fn handle(&mut self, msg: ListBinlogOps, _: &mut Self::Context) -> Self::Result {
-        let which = self.binlog_subtasks(msg.source.as_ref())?;
-        Ok(which
-            .into_iter()
-            .map(|i| {
-                let sub = &self.subtasks[i];
-                let ops = sub.sync.operators.list(&sub.source_id, msg.from.as_ref());
-                (sub.source_id.clone(), ops)
-            })
-            .collect())
+        self.each_binlog_subtask(msg.source.as_ref(), |sub| {
+            sub.sync.operators.list(&sub.source_id, msg.from.as_ref())
+        })
     }
 }
 
@@ -170,14 +181,8 @@ impl Handler<RevertBinlogOp> for TaskActor {
     type Result = Result<Vec<(String, Option<PendingOp>)>, String>;
 
     fn handle(&mut self, msg: RevertBinlogOp, _: &mut Self::Context) -> Self::Result {
-        let which = self.binlog_subtasks(msg.source.as_ref())?;
-        Ok(which
-            .into_iter()
-            .map(|i| {
-                let sub = &self.subtasks[i];
-                let gone = sub.sync.operators.revert(&sub.source_id, msg.at.as_ref());
-                (sub.source_id.clone(), gone)
-            })
-            .collect())
+        self.each_binlog_subtask(msg.source.as_ref(), |sub| {
+            sub.sync.operators.revert(&sub.source_id, msg.at.as_ref())
+        })
     }
 }

@@ -22,18 +22,6 @@ pub struct Api {
 }
 
 impl Api {
-    /// The API of the daemon at `addr` (`host:port`), over plain HTTP without a token.
-    pub fn new(addr: &str) -> Self {
-        Self {
-            base: format!("http://{addr}"),
-            ssl_ca: None,
-            ssl_cert: None,
-            ssl_key: None,
-            token_file: None,
-            token_env: None,
-        }
-    }
-
     /// The API as the command line says: `--master-addr` (an `http://` / `https://` prefix is
     /// kept; otherwise HTTPS when a TLS flag is given), the TLS files and the token (read when
     /// a request is made, so offline commands need none of them).

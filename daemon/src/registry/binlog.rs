@@ -16,13 +16,7 @@ impl Registry {
         name: &str,
         req: &crate::wire::BinlogSchemaRequest,
     ) -> Result<Value, ApiError> {
-        let cfg = self
-            .tasks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-            .map(|t| t.config.clone())
-            .ok_or_else(|| ApiError::not_found(format!("task `{name}` does not exist")))?;
+        let cfg = self.stored_task(name)?;
         let subs = self.subtasks(&cfg).await?;
         let sub = match req.source.as_deref().filter(|s| !s.is_empty()) {
             Some(src) => subs

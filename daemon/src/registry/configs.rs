@@ -31,25 +31,13 @@ impl Registry {
 
     /// `config task NAME` (DM's `GetCfgResponse`).
     pub fn task_config(&self, name: &str) -> Result<Value, ApiError> {
-        let cfg = self
-            .tasks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-            .map(|t| t.config.clone())
-            .ok_or_else(|| ApiError::not_found(format!("[code=38032:class=dm-master:scope=internal:level=medium] task `{name}` does not exist")))?;
+        let cfg = self.stored_task(name)?;
         Ok(json!({"result": true, "msg": "", "cfg": self.task_yaml(&cfg)?}))
     }
 
     /// `config source ID`.
     pub fn source_config_yaml(&self, id: &str) -> Result<Value, ApiError> {
-        let cfg = self
-            .sources
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .map(|s| s.config.clone())
-            .ok_or_else(|| ApiError::not_found(format!("source `{id}` does not exist")))?;
+        let cfg = self.stored_source(id)?;
         Ok(json!({"result": true, "msg": "", "cfg": self.source_yaml(&cfg)?}))
     }
 

@@ -62,6 +62,15 @@ impl ApiError {
             msg: msg.into(),
         }
     }
+    /// DM's "task does not exist" (code 38032).
+    fn no_task(name: &str) -> Self {
+        Self::not_found(format!(
+            "[code=38032:class=dm-master:scope=internal:level=medium] task `{name}` does not exist"
+        ))
+    }
+    fn no_source(id: &str) -> Self {
+        Self::not_found(format!("source `{id}` does not exist"))
+    }
     fn internal(msg: impl Into<String>) -> Self {
         Self {
             status: 500,

@@ -21,19 +21,9 @@ fn answer(id: &str, msg: &str) -> Value {
 }
 
 impl Registry {
-    /// The stored configuration of source `id`.
-    fn source_config(&self, id: &str) -> Result<ferry_config::SourceConfig, ApiError> {
-        self.sources
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .map(|s| s.config.clone())
-            .ok_or_else(|| ApiError::not_found(format!("source `{id}` does not exist")))
-    }
-
     /// `operate-source show -s SOURCE`: the entry of `show_sources` for one source.
     pub fn show_source(&self, id: &str) -> Result<Value, ApiError> {
-        self.source_config(id)?;
+        self.stored_source(id)?;
         let all = self.show_sources();
         let one: Vec<Value> = all["sources"]
             .as_array()
@@ -48,7 +38,7 @@ impl Registry {
     /// `start-relay` (`on`) / `stop-relay`.
     pub async fn switch_relay(&self, id: &str, on: bool) -> Result<Value, ApiError> {
         let _changes = self.changes.lock().await;
-        let mut cfg = self.source_config(id)?;
+        let mut cfg = self.stored_source(id)?;
         if cfg.enable_relay == on {
             let state = if on { "running" } else { "stopped" };
             return Ok(answer(

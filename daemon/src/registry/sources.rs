@@ -34,7 +34,17 @@ impl Registry {
             .unwrap_or_else(|e| e.into_inner())
             .get(id)
             .map(|s| s.addr.clone())
-            .ok_or_else(|| ApiError::not_found(format!("source `{id}` does not exist")))
+            .ok_or_else(|| ApiError::no_source(id))
+    }
+
+    /// The stored configuration of source `id`.
+    pub(super) fn stored_source(&self, id: &str) -> Result<SourceConfig, ApiError> {
+        self.sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .map(|s| s.config.clone())
+            .ok_or_else(|| ApiError::no_source(id))
     }
 
     /// Starts the relay log of a source with `enable-relay`.
@@ -162,7 +172,7 @@ impl Registry {
             .unwrap_or_else(|e| e.into_inner())
             .remove(id);
         let Some(entry) = removed else {
-            return Err(ApiError::not_found(format!("source `{id}` does not exist")));
+            return Err(ApiError::no_source(id));
         };
         // The supervisor stops the relay log (and waits for it) before it ends.
         entry

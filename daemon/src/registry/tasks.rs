@@ -230,7 +230,17 @@ impl Registry {
             .unwrap_or_else(|e| e.into_inner())
             .get(name)
             .map(|t| t.addr.clone())
-            .ok_or_else(|| ApiError::not_found(format!("[code=38032:class=dm-master:scope=internal:level=medium] task `{name}` does not exist")))
+            .ok_or_else(|| ApiError::no_task(name))
+    }
+
+    /// The stored configuration of task `name`.
+    pub(super) fn stored_task(&self, name: &str) -> Result<ferry_config::TaskConfig, ApiError> {
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .map(|t| t.config.clone())
+            .ok_or_else(|| ApiError::no_task(name))
     }
 
     /// `pause-task [-s source ...]`, `resume-task [-s ...]`: DM's `OperateTaskResponse`.
@@ -283,7 +293,7 @@ impl Registry {
                     .map(|i| i.source_id.clone())
                     .collect()
             })
-            .ok_or_else(|| ApiError::not_found(format!("[code=38032:class=dm-master:scope=internal:level=medium] task `{name}` does not exist")))
+            .ok_or_else(|| ApiError::no_task(name))
     }
 
     /// `stop-task [-s source ...]`: stops the task and forgets it; its checkpoints stay (as
@@ -320,13 +330,7 @@ impl Registry {
             .map_err(|e| ApiError::internal(e.to_string()))?
             .into_iter()
             .find(|r| r.name == name);
-        let mut cfg = self
-            .tasks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-            .map(|t| t.config.clone())
-            .ok_or_else(|| ApiError::not_found(format!("task `{name}` does not exist")))?;
+        let mut cfg = self.stored_task(name)?;
         cfg.mysql_instances.retain(|i| keep.contains(&i.source_id));
         let (stage, error, paused) = match rec {
             Some(r) => (r.stage, r.error, r.paused_sources),

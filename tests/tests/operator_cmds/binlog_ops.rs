@@ -32,13 +32,7 @@ async fn binlog_list_and_revert_before_the_statement_is_reached() {
     let ferry = Ferry::start_temp("blop");
     ferry.add_source("up", up).await;
     let task = format!("blop_{}", &db[db.len() - 4..]);
-    let f = ferry.write_file(
-        "task.yaml",
-        &task_file(&task, down, &[("up", &db, &file, pos)]),
-    );
-    ferry.ctl_ok(&["start-task", path_str(&f)]).await;
-    insert(up, &db, 1).await;
-    wait_rows(down, &db, 1).await;
+    start_replicating(&ferry, &task, (up, down), (&db, &file, pos)).await;
     ferry.ctl_ok(&["pause-task", &task]).await;
     ferry.wait_stage(&task, "Paused", WAIT).await;
 

@@ -57,13 +57,7 @@ async fn export_then_import_on_a_fresh_daemon_with_the_key() {
         .await;
     assert!(out.ok, "{out}");
     let task = format!("cfgx_{tag}");
-    let f = a.write_file(
-        "task.yaml",
-        &task_file(&task, down, &[("up", &db, &file, pos)]),
-    );
-    a.ctl_ok(&["start-task", path_str(&f)]).await;
-    insert(up, &db, 1).await;
-    wait_rows(down, &db, 1).await;
+    start_replicating(&a, &task, (up, down), (&db, &file, pos)).await;
 
     // One stored configuration: YAML, the password sealed.
     let v = a.ctl_ok(&["config", "source", "up"]).await;

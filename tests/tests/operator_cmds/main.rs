@@ -61,6 +61,24 @@ async fn insert(up: &TestServer, db: &str, id: u32) {
     .await;
 }
 
+/// Starts task `task` on source `up` from `(file, pos)` for `db` and waits until a first
+/// inserted row is downstream. Returns the task file.
+async fn start_replicating(
+    ferry: &Ferry,
+    task: &str,
+    (up, down): (&TestServer, &TestServer),
+    (db, file, pos): (&str, &str, u64),
+) -> std::path::PathBuf {
+    let f = ferry.write_file(
+        "task.yaml",
+        &task_file(task, down, &[("up", db, file, pos)]),
+    );
+    ferry.ctl_ok(&["start-task", path_str(&f)]).await;
+    insert(up, db, 1).await;
+    wait_rows(down, db, 1).await;
+    f
+}
+
 /// Waits until `db.t` downstream has `n` rows.
 async fn wait_rows(down: &TestServer, db: &str, n: u64) {
     wait_until(WAIT, format!("{n} row(s) in {db}.t downstream"), || async {

@@ -42,13 +42,7 @@ async fn start_and_stop_relay_at_run_time() {
 
     // A task started now reads from the relay log.
     let task = format!("rly_{}", &db[db.len() - 4..]);
-    let f = ferry.write_file(
-        "task.yaml",
-        &task_file(&task, down, &[("up", &db, &file, pos)]),
-    );
-    ferry.ctl_ok(&["start-task", path_str(&f)]).await;
-    insert(up, &db, 1).await;
-    wait_rows(down, &db, 1).await;
+    let f = start_replicating(&ferry, &task, (up, down), (&db, &file, pos)).await;
 
     let out = ferry.ctl(&["stop-relay", "-s", "up"]).await;
     assert!(!out.ok, "{out}");
