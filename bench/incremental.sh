@@ -622,6 +622,8 @@ run_ferry_catchup() { # kind backlog relay
     relay_check "$relay" || return 1
     hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$FP/status")
     echo "$ST" >"$W/status.final.json"
+    # ferryd's own account of the run (messages per reader batch, job counts, ...)
+    curl -fsS "http://127.0.0.1:$PORT_FERRY/metrics" >"$W/metrics.final.txt" 2>/dev/null || true
     { echo "wall=$(secs "$T_0" "$T_1")"; echo "rss_kb=$hwm"; cpu_report 0 1
       echo "ref=$BL/$kind.$bl.ref"; } >>"$OUT"
     stop_ferryd "$FP"

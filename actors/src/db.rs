@@ -50,9 +50,7 @@ impl Endpoint {
     /// the server's time zone and SQL mode).
     pub fn opts(&self, init: Vec<String>) -> Opts {
         let mut init = init;
-        for (k, v) in &self.session {
-            init.push(format!("SET SESSION {k} = {}", sql_value(v)));
-        }
+        init.extend(self.session_statements());
         // The driver runs setup statements last-to-first; keep the written order.
         init.reverse();
         let mut b = OptsBuilder::default()
@@ -77,6 +75,13 @@ impl Endpoint {
             b = b.ssl_opts(Some(ssl));
         }
         b.into()
+    }
+
+    /// The `SET SESSION` statements of the source's `session:` settings.
+    pub fn session_statements(&self) -> impl Iterator<Item = String> + '_ {
+        self.session
+            .iter()
+            .map(|(k, v)| format!("SET SESSION {k} = {}", sql_value(v)))
     }
 
     /// Opens one connection; gives up after [`CONNECT_TIMEOUT`] (a server that accepts the

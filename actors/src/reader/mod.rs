@@ -16,6 +16,7 @@
 mod backend;
 mod connector_source;
 mod decode;
+pub mod dump;
 pub(crate) mod event_header;
 mod json_text;
 mod mysql_async_source;

@@ -1,13 +1,17 @@
-//! [`BinlogSource`] over `mysql_async`'s binlog stream (the default backend).
+//! [`BinlogSource`] of the default backend: `mysql_async` connects and detects the server,
+//! then the events come over Ferry's own dump connection ([`super::dump`]), or over the
+//! driver's binlog stream when the source needs what that connection does not do (TLS,
+//! another authentication plugin).
 //!
 //! What is added on top of the driver:
 //! - MariaDB: `@mariadb_slave_capability=4`, so GTID events are sent as such (not rewritten
 //!   into `BEGIN` queries);
 //! - a heartbeat period and a read deadline derived from it;
-//! - events go back to their raw bytes and through [`EventDecoder`] (CRC32 verification,
-//!   64-bit positions, MariaDB GTIDs, compressed transactions), the path relay-log readers
-//!   take too; [`MysqlAsyncSource::next_raw`] hands the raw bytes out (the relay writer
-//!   stores them).
+//! - events go through [`EventDecoder`] as raw bytes (CRC32 verification, 64-bit positions,
+//!   MariaDB GTIDs, compressed transactions), the path relay-log readers take too;
+//!   [`MysqlAsyncSource::next_raw`] hands the raw bytes out (the relay writer stores them).
+//!   The driver's stream parses events into its own types first; they are turned back into
+//!   their bytes ([`raw_bytes`]).
 
 use std::time::Duration;
 
@@ -16,10 +20,14 @@ use ferry_model::{BinlogPosition, GtidSet};
 use futures::StreamExt;
 use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, BinlogStreamRequest, Sid};
+use mysql_common::packets::binlog_request::BinlogRequest;
+use tracing::debug;
 
 use super::decode::raw_bytes;
+use super::dump::{DumpConn, OpenError, ReadError};
 use super::{BinlogSource, EventDecoder, ReaderError, SourceEvent, StartFrom};
 use crate::db::{Endpoint, Flavor, ServerInfo};
+use crate::error::TaskError;
 
 /// An event with the raw bytes it was decoded from.
 #[derive(Debug, Clone)]
@@ -56,9 +64,47 @@ impl Default for ReaderOptions {
     }
 }
 
-/// Binlog events of one upstream through `mysql_async`.
+/// Where the events come from.
+enum Feed {
+    /// Ferry's own dump connection: event bytes are slices of its read buffer.
+    Own(DumpConn),
+    /// The driver's binlog stream (TLS, other authentication plugins).
+    Driver(BinlogStream),
+}
+
+/// What to ask the upstream for, whichever connection asks.
+struct DumpRequest {
+    file: Vec<u8>,
+    pos: u64,
+    /// MySQL: `COM_BINLOG_DUMP_GTID` with this executed set.
+    sids: Option<Vec<Sid<'static>>>,
+}
+
+impl DumpRequest {
+    fn for_driver(&self, server_id: u32) -> BinlogStreamRequest<'_> {
+        let mut req = BinlogStreamRequest::new(server_id)
+            .with_filename(&self.file)
+            .with_pos(self.pos);
+        if let Some(sids) = &self.sids {
+            req = req.with_gtid().with_gtid_set(sids.iter().cloned());
+        }
+        req
+    }
+
+    fn for_own(&self, server_id: u32) -> BinlogRequest<'_> {
+        let req = BinlogRequest::new(server_id)
+            .with_filename(&self.file[..])
+            .with_pos(self.pos);
+        match &self.sids {
+            Some(sids) => req.with_use_gtid(true).with_sids(sids.iter().cloned()),
+            None => req,
+        }
+    }
+}
+
+/// Binlog events of one upstream (the default backend).
 pub struct MysqlAsyncSource {
-    stream: BinlogStream,
+    feed: Feed,
     addr: String,
     info: ServerInfo,
     opts: ReaderOptions,
@@ -97,16 +143,15 @@ impl MysqlAsyncSource {
             // 4 = MARIA_SLAVE_CAPABILITY_GTID: GTID events are sent as they are.
             setup.push("SET @mariadb_slave_capability = 4".to_string());
         }
-        let file = match &start {
-            StartFrom::Position(p) => p.name.clone(),
-            StartFrom::Gtid(_) => String::new(),
-        };
-        let mut req = BinlogStreamRequest::new(opts.server_id);
-        let start = match start {
-            StartFrom::Position(p) => {
-                req = req.with_filename(file.as_bytes()).with_pos(p.pos);
-                p
-            }
+        let (request, start) = match start {
+            StartFrom::Position(p) => (
+                DumpRequest {
+                    file: p.name.as_bytes().to_vec(),
+                    pos: p.pos,
+                    sids: None,
+                },
+                p,
+            ),
             StartFrom::Gtid(gtid) => {
                 let bad = |reason: String| ReaderError::Decode {
                     addr: ep.addr(),
@@ -114,44 +159,104 @@ impl MysqlAsyncSource {
                     type_code: 0,
                     reason: format!("cannot start from GTID set {gtid}: {reason}"),
                 };
-                match (&gtid, info.flavor) {
+                let sids = match (&gtid, info.flavor) {
                     (GtidSet::Mariadb(_), Flavor::Mariadb) => {
                         setup.push(format!("SET @slave_connect_state = '{gtid}'"));
                         setup.push("SET @slave_gtid_strict_mode = 1".to_string());
-                        req = req.with_pos(4);
+                        None
                     }
-                    (GtidSet::Mysql(m), Flavor::Mysql) => {
-                        req = req
-                            .with_gtid()
-                            .with_gtid_set(mysql_sids(m).map_err(bad)?)
-                            .with_pos(4);
-                    }
+                    (GtidSet::Mysql(m), Flavor::Mysql) => Some(mysql_sids(m).map_err(bad)?),
                     _ => return Err(bad(format!("not a {:?} GTID set", info.flavor))),
-                }
-                unknown_position()
+                };
+                let request = DumpRequest {
+                    file: Vec::new(),
+                    pos: 4,
+                    sids,
+                };
+                (request, unknown_position())
             }
         };
-        for stmt in &setup {
-            conn.query_drop(stmt.as_str())
-                .await
-                .map_err(ep.sql_err(stmt.clone()))?;
-        }
-        let stream = conn
-            .get_binlog_stream(req)
-            .await
-            .map_err(|source| ReaderError::Stream {
-                addr: ep.addr(),
-                pos: start.clone(),
-                source: Box::new(source),
-            })?;
+        let (own, conn) = match ep.tls {
+            // Known before connecting: TLS is the driver's.
+            Some(_) => (Err("TLS".to_string()), Some(conn)),
+            None => {
+                // The driver's connection served to detect the server: one connection at a
+                // time, as the upstream's connection limits count them.
+                let _ = conn.disconnect().await;
+                let own = Self::open_own(ep, &setup, &request, &start, opts.server_id).await?;
+                (own, None)
+            }
+        };
+        let feed = match own {
+            Ok(own) => Feed::Own(own),
+            Err(what) => {
+                debug!(upstream = %ep.addr(), %what, "reading the binlog through the driver's stream");
+                let mut conn = match conn {
+                    Some(c) => c,
+                    None => ep.connect(vec![]).await?,
+                };
+                for stmt in &setup {
+                    conn.query_drop(stmt.as_str())
+                        .await
+                        .map_err(ep.sql_err(stmt.clone()))?;
+                }
+                let stream = conn
+                    .get_binlog_stream(request.for_driver(opts.server_id))
+                    .await
+                    .map_err(|source| stream_error(ep, &start, source))?;
+                Feed::Driver(stream)
+            }
+        };
         let decoder = EventDecoder::new(ep.addr(), start, opts.verify_checksum);
         Ok(Self {
-            stream,
+            feed,
             addr: ep.addr(),
             info,
             opts,
             decoder,
         })
+    }
+
+    /// Ferry's own dump connection to `ep`, set up and streaming `request`; `Ok(Err(what))`
+    /// when the upstream asks for something it does not do (the driver's stream then serves).
+    async fn open_own(
+        ep: &Endpoint,
+        setup: &[String],
+        request: &DumpRequest,
+        start: &BinlogPosition,
+        server_id: u32,
+    ) -> Result<Result<DumpConn, String>, ReaderError> {
+        let mut own = match DumpConn::open(ep).await {
+            Ok(own) => own,
+            Err(OpenError::Unsupported(what)) => return Ok(Err(what)),
+            Err(OpenError::Driver(source)) => {
+                return Err(ReaderError::Setup(Box::new(TaskError::Connect {
+                    side: ep.side,
+                    addr: ep.addr(),
+                    source,
+                })))
+            }
+        };
+        // The driver asks for checksums when it registers; so does this connection.
+        let statements = ep
+            .session_statements()
+            .chain(std::iter::once("SET @master_binlog_checksum = 'ALL'".to_string()))
+            .chain(setup.iter().cloned());
+        for stmt in statements {
+            own.execute(&stmt).await.map_err(ep.sql_err(stmt.clone()))?;
+        }
+        let stream_err = |source| stream_error(ep, start, source);
+        own.register_replica(server_id).await.map_err(stream_err)?;
+        own.request_binlog(&request.for_own(server_id))
+            .await
+            .map_err(stream_err)?;
+        Ok(Ok(own))
+    }
+
+    /// True when the events come over Ferry's own dump connection, false when over the
+    /// driver's binlog stream (TLS, another authentication plugin).
+    pub fn reads_own_connection(&self) -> bool {
+        matches!(self.feed, Feed::Own(_))
     }
 
     /// The upstream as detected when connecting.
@@ -166,14 +271,25 @@ impl MysqlAsyncSource {
 
     /// Closes the connection.
     pub async fn close(self) {
-        let _ = self.stream.close().await;
+        match self.feed {
+            Feed::Own(own) => drop(own),
+            Feed::Driver(stream) => {
+                let _ = stream.close().await;
+            }
+        }
     }
 
     /// Returns the decoder (its position, format description and table maps), to continue
     /// the stream from another feed of the same binlog; the connection is closed in the
     /// background (so that this cannot be cancelled half-way).
     pub fn into_decoder(self) -> EventDecoder {
-        let stream = self.stream;
+        let stream = match self.feed {
+            Feed::Own(own) => {
+                drop(own);
+                return self.decoder;
+            }
+            Feed::Driver(stream) => stream,
+        };
         match tokio::runtime::Handle::try_current() {
             Ok(h) => {
                 h.spawn(async move {
@@ -200,11 +316,25 @@ impl MysqlAsyncSource {
         if let Some(event) = self.decoder.next_inner()? {
             return Ok(Some(RawEvent { event, raw: None }));
         }
+        let stream = match &mut self.feed {
+            Feed::Own(own) => {
+                return match own.next_event(self.opts.read_timeout).await {
+                    Ok(Some(raw)) => Ok(Some(RawEvent {
+                        event: self.decoder.decode(&raw)?,
+                        raw: Some(raw),
+                    })),
+                    Ok(None) => Ok(None),
+                    Err(ReadError::Idle) => Err(self.idle_error()),
+                    Err(ReadError::Driver(source)) => Err(self.stream_error(source)),
+                }
+            }
+            Feed::Driver(stream) => stream,
+        };
         loop {
             let next = if self.opts.read_timeout.is_zero() {
-                self.stream.next().await
+                stream.next().await
             } else {
-                match tokio::time::timeout(self.opts.read_timeout, self.stream.next()).await {
+                match tokio::time::timeout(self.opts.read_timeout, stream.next()).await {
                     Ok(n) => n,
                     Err(_) => {
                         return Err(ReaderError::Timeout {
@@ -245,8 +375,35 @@ impl MysqlAsyncSource {
         }
     }
 
+    /// Nothing arrived within the read timeout.
+    fn idle_error(&self) -> ReaderError {
+        ReaderError::Timeout {
+            addr: self.addr.clone(),
+            pos: self.decoder.position().clone(),
+            secs: self.opts.read_timeout.as_secs(),
+        }
+    }
+
+    /// The stream failed after the last event read.
+    fn stream_error(&self, source: mysql_async::Error) -> ReaderError {
+        ReaderError::Stream {
+            addr: self.addr.clone(),
+            pos: self.decoder.position().clone(),
+            source: Box::new(source),
+        }
+    }
+
     async fn read(&mut self) -> Result<Option<SourceEvent>, ReaderError> {
         Ok(self.next_raw().await?.map(|r| r.event))
+    }
+}
+
+/// Opening the stream at `pos` failed.
+fn stream_error(ep: &Endpoint, pos: &BinlogPosition, source: mysql_async::Error) -> ReaderError {
+    ReaderError::Stream {
+        addr: ep.addr(),
+        pos: pos.clone(),
+        source: Box::new(source),
     }
 }
 
