@@ -122,7 +122,10 @@ async fn logs_in_and_streams(kind: DbKind) {
     let mut src = MysqlAsyncSource::start(&ep, start, opts)
         .await
         .expect("start reader");
-    assert!(src.reads_own_connection(), "a plain connection is Ferry's own");
+    assert!(
+        src.reads_own_connection(),
+        "a plain connection is Ferry's own"
+    );
     // The server writes the two rows into rows events of their own (the long one alone).
     let deadline = Instant::now() + DEADLINE;
     let mut rows = Vec::new();
@@ -143,9 +146,15 @@ async fn logs_in_and_streams(kind: DbKind) {
         }
     }
     src.close().await;
-    let after: Vec<_> = rows.iter().map(|c| c.after.clone().expect("image")).collect();
+    let after: Vec<_> = rows
+        .iter()
+        .map(|c| c.after.clone().expect("image"))
+        .collect();
     assert_eq!(after.len(), 2);
-    assert_eq!(after[0], vec![RowValue::Int(1), RowValue::Bytes(b"a".to_vec())]);
+    assert_eq!(
+        after[0],
+        vec![RowValue::Int(1), RowValue::Bytes(b"a".to_vec())]
+    );
     assert_eq!(after[1][0], RowValue::Int(2));
     match &after[1][1] {
         RowValue::Bytes(b) => {

@@ -240,7 +240,9 @@ impl MysqlAsyncSource {
         // The driver asks for checksums when it registers; so does this connection.
         let statements = ep
             .session_statements()
-            .chain(std::iter::once("SET @master_binlog_checksum = 'ALL'".to_string()))
+            .chain(std::iter::once(
+                "SET @master_binlog_checksum = 'ALL'".to_string(),
+            ))
             .chain(setup.iter().cloned());
         for stmt in statements {
             own.execute(&stmt).await.map_err(ep.sql_err(stmt.clone()))?;
@@ -320,7 +322,7 @@ impl MysqlAsyncSource {
             Feed::Own(own) => {
                 return match own.next_event(self.opts.read_timeout).await {
                     Ok(Some(raw)) => Ok(Some(RawEvent {
-                        event: self.decoder.decode(&raw)?,
+                        event: self.decoder.decode_shared(&raw)?,
                         raw: Some(raw),
                     })),
                     Ok(None) => Ok(None),
@@ -367,10 +369,10 @@ impl MysqlAsyncSource {
                 type_code: event.header().event_type_raw(),
                 reason,
             })?;
-            let ev = self.decoder.decode(&raw)?;
+            let raw = Bytes::from(raw);
             return Ok(Some(RawEvent {
-                event: ev,
-                raw: Some(Bytes::from(raw)),
+                event: self.decoder.decode_shared(&raw)?,
+                raw: Some(raw),
             }));
         }
     }

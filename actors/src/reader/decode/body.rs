@@ -7,7 +7,6 @@ use bytes::Bytes;
 use ferry_model::BinlogPosition;
 use mysql_async::binlog::events::{Event, EventData, RowsEventData, TableMapEvent};
 use mysql_async::binlog::BinlogChecksumAlg;
-use mysql_common::binlog::EventStreamReader;
 
 use super::{
     parse, EventDecoder, MappedTable, Scratch, FL_STANDALONE, HEARTBEAT_V2, MARIADB_GTID_EVENT,
@@ -57,21 +56,11 @@ impl EventDecoder {
                 status_vars: Bytes::copy_from_slice(q.status_vars_raw()),
             },
             EventData::XidEvent(x) => EventBody::Xid { xid: x.xid },
-            EventData::TableMapEvent(t) => EventBody::TableMap {
-                table_id: t.table_id(),
-                schema: t.database_name().into_owned(),
-                table: t.table_name().into_owned(),
-                columns: t.columns_count(),
-                names: self.mapped(&t, event.data()),
-            },
-            EventData::RowsEvent(r) => rows_body(
-                &self.esr,
-                &mut self.scratch,
-                self.decode_rows,
-                &r,
-                event.data(),
-            )
-            .map_err(|e| self.err(type_code, e))?,
+            EventData::TableMapEvent(t) => self.table_map(t.into_owned(), event.data()),
+            EventData::RowsEvent(r) => {
+                rows_body(&mut self.scratch, self.decode_rows, &r, event.data(), None)
+                    .map_err(|e| self.err(type_code, e))?
+            }
             EventData::GtidEvent(g) => EventBody::MysqlGtid {
                 sid: g.sid(),
                 gno: g.gno(),
@@ -82,41 +71,60 @@ impl EventDecoder {
         })
     }
 
-    /// Remembers the table map `t` (event data `map`) and returns its column names: those
-    /// already derived when the table id is mapped again by the same bytes (every
-    /// transaction maps its tables again).
-    fn mapped(&mut self, t: &TableMapEvent<'_>, map: &[u8]) -> Option<Arc<[String]>> {
+    /// The body of table map `t` (event data `map`), remembered for the rows events that
+    /// follow it.
+    pub(super) fn table_map(&mut self, t: TableMapEvent<'static>, map: &[u8]) -> EventBody {
         let id = t.table_id();
-        if let Some(m) = self.scratch.tables.get(&id) {
-            if m.map == map {
-                return m.names.clone();
-            }
+        if let Some(body) = self.remembered_map(id, map) {
+            return body;
         }
         if self.scratch.tables.len() >= MAX_MAPPED_TABLES {
             self.scratch.tables.clear();
         }
-        let names = column_names(t);
+        let names = column_names(&t);
+        let body = EventBody::TableMap {
+            table_id: id,
+            schema: t.database_name().into_owned(),
+            table: t.table_name().into_owned(),
+            columns: t.columns_count(),
+            names: names.clone(),
+        };
         self.scratch.tables.insert(
             id,
             MappedTable {
                 map: map.to_vec(),
-                names: names.clone(),
+                tme: t,
+                names,
                 plan: None,
             },
         );
-        names
+        body
+    }
+
+    /// The body of table map `map` of table id `id` when the id is mapped by the same bytes
+    /// as last time (every transaction maps its tables again): nothing to parse.
+    pub(super) fn remembered_map(&self, id: u64, map: &[u8]) -> Option<EventBody> {
+        let m = self.scratch.tables.get(&id).filter(|m| m.map == map)?;
+        Some(EventBody::TableMap {
+            table_id: id,
+            schema: m.tme.database_name().into_owned(),
+            table: m.tme.table_name().into_owned(),
+            columns: m.tme.columns_count(),
+            names: m.names.clone(),
+        })
     }
 }
 
-/// The rows of rows event `r` (event data `data`) into [`EventBody::Rows`]; errors are the
-/// reasons of [`EventDecoder::err`]. Free of the decoder (its parts are passed) so that `r`
-/// may borrow the decoder's format description.
+/// The rows of rows event `r` (event data `data`, a slice of `owner` when given) into
+/// [`EventBody::Rows`], by the table map remembered in `scratch`; errors are the reasons of
+/// [`EventDecoder::err`]. Free of the decoder (its parts are passed) so that `r` may borrow
+/// the decoder's format description.
 pub(super) fn rows_body(
-    esr: &EventStreamReader,
     scratch: &mut Scratch,
     decode: bool,
     r: &RowsEventData<'_>,
     data: &[u8],
+    owner: Option<&Bytes>,
 ) -> Result<EventBody, String> {
     let kind = match r {
         RowsEventData::WriteRowsEventV1(_) | RowsEventData::WriteRowsEvent(_) => RowsKind::Insert,
@@ -139,9 +147,15 @@ pub(super) fn rows_body(
             raw: Bytes::new(),
         });
     }
-    let tme = esr
-        .get_tme(table_id)
+    let Scratch {
+        tables,
+        before,
+        after,
+    } = scratch;
+    let mapped = tables
+        .get_mut(&table_id)
         .ok_or_else(|| format!("no table map for id {table_id}"))?;
+    let tme = &mapped.tme;
     // Only for errors: not built for every event.
     let table = || {
         format!(
@@ -152,8 +166,7 @@ pub(super) fn rows_body(
     };
     let shared = matches!(r, RowsEventData::PartialUpdateRowsEvent(_));
     // The column plan of the table map, made once per table map.
-    let cached = scratch.tables.get(&table_id).and_then(|m| m.plan.clone());
-    let (before, after) = (&mut scratch.before, &mut scratch.after);
+    let cached = mapped.plan.clone();
     // The driver indexes column metadata without bounds checks in places: a malformed
     // event must not bring the process down.
     let decoded = catch_unwind(AssertUnwindSafe(|| {
@@ -182,9 +195,7 @@ pub(super) fn rows_body(
     }));
     let changes = match decoded {
         Ok(Ok((c, plan))) => {
-            if let Some(m) = scratch.tables.get_mut(&table_id) {
-                m.plan.get_or_insert(plan);
-            }
+            mapped.plan.get_or_insert(plan);
             c
         }
         Ok(Err(e)) => return Err(format!("{}: {e}", table())),
@@ -196,7 +207,10 @@ pub(super) fn rows_body(
         rows: changes.len(),
         changes,
         stmt_end,
-        raw: Bytes::copy_from_slice(data),
+        raw: match owner {
+            Some(o) => o.slice_ref(data),
+            None => Bytes::copy_from_slice(data),
+        },
     })
 }
 

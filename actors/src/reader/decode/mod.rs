@@ -23,8 +23,9 @@ use std::io::{BufReader, Cursor, Read};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use ferry_model::BinlogPosition;
-use mysql_async::binlog::events::{Event, TransactionPayloadEvent};
+use mysql_async::binlog::events::{Event, TableMapEvent, TransactionPayloadEvent};
 use mysql_async::binlog::{BinlogChecksumAlg, EventFlags, EventType};
 use mysql_async::binlog::{BinlogVersion, TransactionPayloadCompressionType};
 use mysql_common::binlog::EventStreamReader;
@@ -87,6 +88,8 @@ pub(super) struct Scratch {
 struct MappedTable {
     /// The table map event's data (post-header and body, no checksum).
     map: Vec<u8>,
+    /// The table map, parsed (rows events are decoded by it).
+    tme: TableMapEvent<'static>,
     /// Its column names (`binlog_row_metadata=FULL`).
     names: Option<Arc<[String]>>,
     /// Its column plan, made by the first rows event that needs it.
@@ -174,6 +177,21 @@ impl EventDecoder {
     /// Decodes one raw event (common header included). A transaction payload is returned as
     /// itself (`Other { type_code: 40 }`); its inner events follow from [`Self::next_inner`].
     pub fn decode(&mut self, raw: &[u8]) -> Result<SourceEvent, ReaderError> {
+        self.decode_from(raw, None)
+    }
+
+    /// [`Self::decode`] of an event held in a [`Bytes`]: a rows event's `raw` body is a slice
+    /// of it rather than a copy.
+    pub fn decode_shared(&mut self, raw: &Bytes) -> Result<SourceEvent, ReaderError> {
+        self.decode_from(raw, Some(raw))
+    }
+
+    /// `owner`, when given, holds exactly the bytes of `raw`.
+    fn decode_from(
+        &mut self,
+        raw: &[u8],
+        owner: Option<&Bytes>,
+    ) -> Result<SourceEvent, ReaderError> {
         let type_code = raw.get(4).copied().unwrap_or(0);
         if self.payload.is_some() {
             return Err(self.err(
@@ -182,7 +200,7 @@ impl EventDecoder {
             ));
         }
         check_size(raw).map_err(|r| self.err(type_code, r))?;
-        if let Some(ev) = self.decode_plain(raw, type_code)? {
+        if let Some(ev) = self.decode_plain(raw, type_code, owner)? {
             return Ok(ev);
         }
         self.decode_parsed(raw, type_code)

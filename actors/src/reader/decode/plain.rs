@@ -1,10 +1,11 @@
-//! The fast path of the event decoder: the events of a transaction other than its table
-//! maps (GTID, `BEGIN`, rows, XID) decoded straight from the event bytes, without the
-//! driver's copy of the event and of the format description. Anything unusual goes the
+//! The fast path of the event decoder: the events of a transaction (GTID, `BEGIN`, table
+//! maps, rows, XID) decoded straight from the event bytes, without the driver's copy of the
+//! event and of the format description; a table map mapped again by the same bytes (every
+//! transaction maps its tables again) is not parsed again. Anything unusual goes the
 //! driver's way ([`EventDecoder::decode`] falls back), which decodes or reports it.
 
 use bytes::Bytes;
-use mysql_async::binlog::events::{GtidEvent, RowsEventData};
+use mysql_async::binlog::events::{GtidEvent, RowsEventData, TableMapEvent};
 use mysql_async::binlog::{BinlogChecksumAlg, EventFlags, EventType};
 use mysql_common::binlog::BinlogCtx;
 use mysql_common::io::ParseBuf;
@@ -25,6 +26,7 @@ impl EventDecoder {
         &mut self,
         raw: &[u8],
         type_code: u8,
+        owner: Option<&Bytes>,
     ) -> Result<Option<SourceEvent>, ReaderError> {
         if !self.seen_fde || plain_kind(type_code).is_none() {
             return Ok(None);
@@ -92,6 +94,28 @@ impl EventDecoder {
                     Err(_) => return Ok(None),
                 }
             }
+            Some(Plain::TableMap) => {
+                // The table id: 6 bytes, 4 in the old layout with a 6-byte post-header.
+                let post = fde.get_event_type_header_length(EventType::TABLE_MAP_EVENT);
+                let id_len = if post == 6 { 4 } else { 6 };
+                let Some(id) = data.get(..id_len) else {
+                    return Ok(None);
+                };
+                let id = id
+                    .iter()
+                    .rev()
+                    .fold(0u64, |acc, b| acc << 8 | u64::from(*b));
+                match self.remembered_map(id, data) {
+                    Some(body) => Parsed::Body(body),
+                    None => {
+                        let ctx = BinlogCtx::new(HEADER_LEN + data.len(), fde, type_code);
+                        match parse(|| whole::<TableMapEvent>(data, ctx)) {
+                            Ok(t) => Parsed::Map(t.into_owned()),
+                            Err(_) => return Ok(None),
+                        }
+                    }
+                }
+            }
             Some(Plain::Rows) => {
                 let ctx = BinlogCtx::new(HEADER_LEN + data.len(), fde, type_code);
                 match parse(|| rows_event(type_code, data, ctx)) {
@@ -120,8 +144,9 @@ impl EventDecoder {
         }
         let body = match parsed {
             Parsed::Body(b) => b,
+            Parsed::Map(t) => self.table_map(t, data),
             Parsed::Rows(r) => {
-                body::rows_body(&self.esr, &mut self.scratch, self.decode_rows, &r, data)
+                body::rows_body(&mut self.scratch, self.decode_rows, &r, data, owner)
                     .map_err(|e| self.err(type_code, e))?
             }
         };
@@ -145,6 +170,7 @@ enum Plain {
     Xid,
     Query,
     Gtid,
+    TableMap,
     Rows,
 }
 
@@ -155,6 +181,7 @@ fn plain_kind(type_code: u8) -> Option<Plain> {
         c if c == t(XID_EVENT) => Plain::Xid,
         c if c == t(QUERY_EVENT) => Plain::Query,
         c if c == t(GTID_EVENT) || c == t(GTID_TAGGED_LOG_EVENT) => Plain::Gtid,
+        c if c == t(TABLE_MAP_EVENT) => Plain::TableMap,
         c if [
             WRITE_ROWS_EVENT_V1,
             UPDATE_ROWS_EVENT_V1,
@@ -176,6 +203,8 @@ fn plain_kind(type_code: u8) -> Option<Plain> {
 /// A parsed event of [`EventDecoder::decode_plain`].
 enum Parsed<'a> {
     Body(EventBody),
+    /// A table map not seen before.
+    Map(TableMapEvent<'static>),
     Rows(RowsEventData<'a>),
 }
 

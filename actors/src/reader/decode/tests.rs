@@ -1,4 +1,5 @@
 use super::*;
+use bytes::Bytes;
 
 #[test]
 fn decodes_mariadb_gtid() {
@@ -140,17 +141,19 @@ fn checksums_are_verified() {
     assert!(matches!(d.decode(&bad), Err(ReaderError::Checksum { .. })));
 }
 
+/// An event of `type_code` with `data`, starting at `at`, with its CRC32.
+fn with_crc(type_code: u8, at: u32, data: &[u8]) -> Vec<u8> {
+    let size = (HEADER_LEN + data.len() + 4) as u32;
+    let mut raw = header_bytes(1_700_000_001, type_code, 9, size, at + size, 0).to_vec();
+    raw.extend_from_slice(data);
+    let crc = crc32fast::hash(&raw);
+    raw.extend_from_slice(&crc.to_le_bytes());
+    raw
+}
+
 /// A query event with status variables and a non-UTF-8 byte, and an XID event, after the
 /// format description of [`fde_and_query`].
 fn more_events(after: u32) -> Vec<Vec<u8>> {
-    let with_crc = |type_code: u8, at: u32, data: &[u8]| {
-        let size = (HEADER_LEN + data.len() + 4) as u32;
-        let mut raw = header_bytes(1_700_000_001, type_code, 9, size, at + size, 0).to_vec();
-        raw.extend_from_slice(data);
-        let crc = crc32fast::hash(&raw);
-        raw.extend_from_slice(&crc.to_le_bytes());
-        raw
-    };
     let mut q = Vec::new();
     q.extend_from_slice(&7u32.to_le_bytes());
     q.extend_from_slice(&1u32.to_le_bytes());
@@ -230,4 +233,49 @@ fn plain_events_decode_as_through_the_driver() {
     let crc = crc32fast::hash(&odd[..n]);
     odd[n..].copy_from_slice(&crc.to_le_bytes());
     assert!(matches!(fast.decode(&odd), Err(ReaderError::Decode { .. })));
+}
+
+#[test]
+fn a_table_id_mapped_again_by_other_bytes_decodes_rows_by_the_new_map() {
+    let (fde, _) = fde_and_query();
+    let events = more_events(4 + fde.len() as u32);
+    let mut d = EventDecoder::new("test", start(), true);
+    d.decode(&fde).unwrap();
+    let first_map = events
+        .iter()
+        .map(|raw| d.decode(raw).unwrap())
+        .nth(2)
+        .unwrap();
+    let mut at = d.position().pos as u32;
+    // The same bytes again: remembered, the same body.
+    let again = with_crc(19, at, &events[2][HEADER_LEN..events[2].len() - 4]);
+    at += again.len() as u32;
+    assert_eq!(d.decode(&again).unwrap().body, first_map.body);
+    // Table id 9 now maps `d.t (a BIGINT)`: the rows decode by the new map.
+    let mut map = vec![9, 0, 0, 0, 0, 0, 1, 0];
+    map.extend_from_slice(b"\x01d\0\x01t\0");
+    map.extend_from_slice(&[1, 8, 0, 0]);
+    let map = with_crc(19, at, &map);
+    at += map.len() as u32;
+    let mut rows = vec![9, 0, 0, 0, 0, 0, 1, 0, 2, 0, 1, 1, 0];
+    rows.extend_from_slice(&(1i64 << 40).to_le_bytes());
+    let rows = Bytes::from(with_crc(30, at, &rows));
+    assert!(matches!(
+        d.decode(&map).unwrap().body,
+        EventBody::TableMap {
+            table_id: 9,
+            columns: 1,
+            ..
+        }
+    ));
+    let EventBody::Rows { changes, raw, .. } = d.decode_shared(&rows).unwrap().body else {
+        panic!("not rows");
+    };
+    assert_eq!(
+        changes[0].after.as_deref(),
+        Some(&[crate::reader::RowValue::Int(1 << 40)][..])
+    );
+    // The rows event's body is a slice of the event's bytes, not a copy.
+    assert_eq!(&raw[..], &rows[HEADER_LEN..rows.len() - 4]);
+    assert_eq!(raw.as_ptr(), rows[HEADER_LEN..].as_ptr());
 }

@@ -83,13 +83,20 @@ mod tests {
         );
         assert_eq!(sha2.len(), 32);
         // Another nonce, another answer: the nonce is used.
-        let other = scramble(&AuthPlugin::MysqlNativePassword, "secret", b"zyxwvutsrqponmlkjihg");
+        let other = scramble(
+            &AuthPlugin::MysqlNativePassword,
+            "secret",
+            b"zyxwvutsrqponmlkjihg",
+        );
         assert_ne!(other.unwrap(), native);
     }
 
     #[test]
     fn an_empty_password_is_sent_as_nothing() {
-        for plugin in [AuthPlugin::MysqlNativePassword, AuthPlugin::CachingSha2Password] {
+        for plugin in [
+            AuthPlugin::MysqlNativePassword,
+            AuthPlugin::CachingSha2Password,
+        ] {
             assert_eq!(scramble(&plugin, "", NONCE).unwrap(), Vec::<u8>::new());
         }
     }
@@ -99,7 +106,10 @@ mod tests {
         for (plugin, name) in [
             (AuthPlugin::Ed25519, "client_ed25519"),
             (AuthPlugin::MysqlClearPassword, "mysql_clear_password"),
-            (AuthPlugin::from_bytes(b"auth_gssapi_client"), "auth_gssapi_client"),
+            (
+                AuthPlugin::from_bytes(b"auth_gssapi_client"),
+                "auth_gssapi_client",
+            ),
         ] {
             assert_eq!(
                 scramble(&plugin, "pw", NONCE),

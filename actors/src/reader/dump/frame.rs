@@ -107,7 +107,10 @@ mod tests {
             take_packet(&mut buf, &mut seq).unwrap().as_deref(),
             Some(&b"\x00first"[..])
         );
-        assert_eq!(take_packet(&mut buf, &mut seq).unwrap().as_deref(), Some(&b""[..]));
+        assert_eq!(
+            take_packet(&mut buf, &mut seq).unwrap().as_deref(),
+            Some(&b""[..])
+        );
         // Only part of the third packet has arrived: nothing is taken.
         let whole = buf.clone();
         buf.truncate(whole.len() - 2);
@@ -126,9 +129,15 @@ mod tests {
     fn the_sequence_number_wraps_and_a_gap_is_an_error() {
         let mut buf = packets(&[b"a", b"b"], 255);
         let mut seq = 255;
-        assert_eq!(take_packet(&mut buf, &mut seq).unwrap().as_deref(), Some(&b"a"[..]));
+        assert_eq!(
+            take_packet(&mut buf, &mut seq).unwrap().as_deref(),
+            Some(&b"a"[..])
+        );
         assert_eq!(seq, 0);
-        assert_eq!(take_packet(&mut buf, &mut seq).unwrap().as_deref(), Some(&b"b"[..]));
+        assert_eq!(
+            take_packet(&mut buf, &mut seq).unwrap().as_deref(),
+            Some(&b"b"[..])
+        );
 
         let mut buf = packets(&[b"a"], 3);
         let mut seq = 2;

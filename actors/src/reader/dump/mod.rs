@@ -25,8 +25,7 @@ use mysql_common::constants::CapabilityFlags;
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::binlog_request::BinlogRequest;
 use mysql_common::packets::{
-    AuthPlugin, AuthSwitchRequest, ComRegisterSlave, ErrPacket, HandshakePacket,
-    HandshakeResponse,
+    AuthPlugin, AuthSwitchRequest, ComRegisterSlave, ErrPacket, HandshakePacket, HandshakeResponse,
 };
 use mysql_common::proto::MySerialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -177,23 +176,21 @@ impl DumpConn {
                         .map_err(|e| OpenError::Unsupported(e.to_string()))?;
                     self.write_packet(&data).await?;
                 }
-                Some(0x01) if plugin == AuthPlugin::CachingSha2Password => {
-                    match answer.get(1) {
-                        Some(&auth::FAST_AUTH_OK) => {}
-                        Some(&auth::FULL_AUTH) => {
-                            self.write_packet(&[auth::REQUEST_PUBLIC_KEY]).await?;
-                            let key = self.read_packet().await?;
-                            match key.first() {
-                                Some(0x01) => {}
-                                Some(0xFF) => return Err(self.server_error(&key).into()),
-                                _ => return Err(protocol("expected the server's public key").into()),
-                            }
-                            let sealed = auth::encrypt_password(&ep.password, &nonce, &key[1..]);
-                            self.write_packet(&sealed).await?;
+                Some(0x01) if plugin == AuthPlugin::CachingSha2Password => match answer.get(1) {
+                    Some(&auth::FAST_AUTH_OK) => {}
+                    Some(&auth::FULL_AUTH) => {
+                        self.write_packet(&[auth::REQUEST_PUBLIC_KEY]).await?;
+                        let key = self.read_packet().await?;
+                        match key.first() {
+                            Some(0x01) => {}
+                            Some(0xFF) => return Err(self.server_error(&key).into()),
+                            _ => return Err(protocol("expected the server's public key").into()),
                         }
-                        _ => return Err(protocol("unexpected caching_sha2_password answer").into()),
+                        let sealed = auth::encrypt_password(&ep.password, &nonce, &key[1..]);
+                        self.write_packet(&sealed).await?;
                     }
-                }
+                    _ => return Err(protocol("unexpected caching_sha2_password answer").into()),
+                },
                 _ => {
                     return Err(OpenError::Unsupported(format!(
                         "the login exchange of authentication plugin `{}`",
@@ -250,7 +247,13 @@ impl DumpConn {
                     .map_err(|_| ReadError::Idle)?
             };
             match n {
-                Ok(0) => return Err(io_error(std::io::ErrorKind::UnexpectedEof, "the server closed the connection").into()),
+                Ok(0) => {
+                    return Err(io_error(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection",
+                    )
+                    .into())
+                }
                 Ok(_) => {}
                 Err(e) => return Err(io(e).into()),
             }
@@ -281,7 +284,9 @@ impl DumpConn {
         match answer.first() {
             Some(0x00) => Ok(()),
             Some(0xFF) => Err(self.server_error(&answer)),
-            _ => Err(protocol(format!("`{what}`: expected OK, got another answer"))),
+            _ => Err(protocol(format!(
+                "`{what}`: expected OK, got another answer"
+            ))),
         }
     }
 
