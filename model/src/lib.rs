@@ -4,6 +4,7 @@
 //! table names are always a `(schema, table)` pair; stages follow DM's subtask stage machine.
 
 pub mod chunk;
+mod file_name;
 pub mod gtid;
 pub mod position;
 pub mod stage;
@@ -11,6 +12,6 @@ pub mod table;
 
 pub use chunk::{Chunk, ChunkBound, ChunkId, KeyValue};
 pub use gtid::{GtidError, GtidSet};
-pub use position::{BinlogPosition, Location, PositionError};
+pub use position::{BinlogPosition, FileName, Location, PositionError};
 pub use stage::{Stage, TaskMode, Unit};
 pub use table::TableName;

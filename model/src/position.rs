@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::file_name::FileName;
 use crate::gtid::GtidSet;
 
 /// Errors raised while parsing a position given by a user or a server.
@@ -21,15 +22,16 @@ pub enum PositionError {
 /// A position in an upstream binlog: file name and byte offset (64-bit: files may pass 4 GiB).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BinlogPosition {
-    /// File name, e.g. `binlog.000003` or Aurora's `mysql-bin-changelog.000003`.
-    pub name: String,
+    /// File name, e.g. `binlog.000003` or Aurora's `mysql-bin-changelog.000003` (shared:
+    /// cloning a position does not copy it).
+    pub name: FileName,
     /// Byte offset inside the file.
     pub pos: u64,
 }
 
 impl BinlogPosition {
     /// Builds a position; the file name must be of the form `base.seq`.
-    pub fn new(name: impl Into<String>, pos: u64) -> Result<Self, PositionError> {
+    pub fn new(name: impl Into<FileName>, pos: u64) -> Result<Self, PositionError> {
         let name = name.into();
         split_file_name(&name)?;
         Ok(Self { name, pos })

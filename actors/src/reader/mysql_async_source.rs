@@ -412,7 +412,7 @@ fn stream_error(ep: &Endpoint, pos: &BinlogPosition, source: mysql_async::Error)
 /// The position before the first rotate of a stream started from a GTID set.
 fn unknown_position() -> BinlogPosition {
     BinlogPosition {
-        name: String::new(),
+        name: Default::default(),
         pos: 4,
     }
 }

@@ -191,7 +191,7 @@ impl ReconnectingSource {
         Err(last_err.unwrap_or_else(|| ReaderError::Timeout {
             addr: self.ep.addr(),
             pos: self.last.clone().unwrap_or_else(|| BinlogPosition {
-                name: String::new(),
+                name: Default::default(),
                 pos: 4,
             }),
             secs: 0,
@@ -270,7 +270,7 @@ impl ReconnectingSource {
         ReaderError::Stream {
             addr: self.ep.addr(),
             pos: self.last.clone().unwrap_or_else(|| BinlogPosition {
-                name: String::new(),
+                name: Default::default(),
                 pos: 4,
             }),
             source: Box::new(mysql_async::Error::Driver(

@@ -99,7 +99,7 @@ impl Drop for RelaySource {
 /// The position below every real one (a purge floor that protects everything).
 fn lowest() -> BinlogPosition {
     BinlogPosition {
-        name: String::new(),
+        name: Default::default(),
         pos: 0,
     }
 }
@@ -289,7 +289,7 @@ impl RelaySource {
                 self.mode = Mode::Failed(e.class());
                 Err(ReaderError::Unavailable {
                     source_id: self.shared.source_id.clone(),
-                    file: wanted.name.clone(),
+                    file: wanted.name.to_string(),
                     wanted,
                     relay,
                     upstream: Box::new(e),

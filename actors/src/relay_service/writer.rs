@@ -464,7 +464,7 @@ impl Appender {
                         rotate_server_id: self.rotate.1,
                         fde: raw.to_vec(),
                     };
-                    headers.push((ev.pos.name.clone(), h.encode()));
+                    headers.push((ev.pos.name.to_string(), h.encode()));
                 }
             }
             if ev.artificial {

@@ -80,7 +80,7 @@ async fn binary_logs(conn: &mut Conn, ep: &Endpoint) -> Result<Vec<(String, u64)
 
 async fn open(ep: &Endpoint, file: &str) -> Result<MysqlAsyncSource, String> {
     let at = BinlogPosition {
-        name: file.to_string(),
+        name: file.into(),
         pos: 4,
     };
     let mut s = MysqlAsyncSource::start(ep, at, options())
@@ -166,7 +166,7 @@ pub async fn find_position(ep: &Endpoint, text: &str, when: StartTime) -> Result
     let mut s = open(ep, &file).await?;
     let mut scan = BoundaryScan::new(target);
     let mut before = BinlogPosition {
-        name: file.clone(),
+        name: file.into(),
         pos: 4,
     };
     let found = loop {

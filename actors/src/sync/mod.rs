@@ -356,7 +356,7 @@ async fn initial_point(spec: &SyncSpec, handoff: Option<&Handoff>) -> Result<Syn
     if let Some(g) = &spec.meta_gtid {
         return Ok(SyncPoint {
             pos: BinlogPosition {
-                name: String::new(),
+                name: Default::default(),
                 pos: 4,
             },
             gtid: Some(g.clone()),

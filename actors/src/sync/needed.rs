@@ -22,7 +22,7 @@ pub struct NeededPositions {
 #[derive(Debug)]
 struct Needed {
     pos: BinlogPosition,
-    recorded_file: Option<String>,
+    recorded_file: Option<ferry_model::FileName>,
 }
 
 impl std::fmt::Debug for NeededPositions {

@@ -91,7 +91,7 @@ impl Registry {
                 .find(|i| i.source_id == sub.source_id)
             {
                 inst.meta = Some(Meta {
-                    binlog_name: Some(f.position.name.clone()),
+                    binlog_name: Some(f.position.name.to_string()),
                     binlog_pos: Some(f.position.pos),
                     binlog_gtid: None,
                 });

@@ -41,7 +41,14 @@ pub(super) fn decode_header(v: &[u8]) -> Result<(BinlogPosition, u32, usize), St
     let name = std::str::from_utf8(name)
         .map_err(|e| format!("file name is not UTF-8: {e}"))?
         .to_string();
-    Ok((BinlogPosition { name, pos }, ts, HEADER + len))
+    Ok((
+        BinlogPosition {
+            name: name.into(),
+            pos,
+        },
+        ts,
+        HEADER + len,
+    ))
 }
 
 /// A file header value: `u16` name length (big-endian), the name, then the header bytes.

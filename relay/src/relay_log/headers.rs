@@ -58,7 +58,10 @@ impl Store {
                 batch.delete(k);
                 continue;
             };
-            let start = BinlogPosition { name: file, pos: 0 };
+            let start = BinlogPosition {
+                name: file.into(),
+                pos: 0,
+            };
             if start.seq() < floor.seq() {
                 batch.delete(k);
             }

@@ -201,7 +201,7 @@ pub trait RelayLog: Send + Sync {
         needed: Option<&BinlogPosition>,
     ) -> Result<PurgeReport, StoreError> {
         let before = BinlogPosition {
-            name: file.to_string(),
+            name: file.into(),
             pos: 0,
         };
         self.purge_before(source, &before, needed)

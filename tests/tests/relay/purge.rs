@@ -76,7 +76,7 @@ async fn survives_upstream_purge(kind: DbKind) {
     let err = first_error(&mut r).await;
     assert!(matches!(err, ReaderError::Unavailable { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains(&p0.name), "{msg}");
+    assert!(msg.contains(p0.name.as_str()), "{msg}");
     assert!(!err.is_transient());
     drop(r);
     svc2.stop().await;
@@ -123,7 +123,7 @@ async fn purges_keep_what_is_needed() {
     wait_relay_at(&svc, &end).await;
     let want = direct(&ep, p0.clone(), &end).await;
     let files: Vec<String> = {
-        let mut f: Vec<String> = want.iter().map(|e| e.pos.name.clone()).collect();
+        let mut f: Vec<String> = want.iter().map(|e| e.pos.name.to_string()).collect();
         f.dedup();
         f
     };

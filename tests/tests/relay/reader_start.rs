@@ -44,7 +44,10 @@ async fn prefix_then_relay(kind: DbKind) {
         matches!(err, ReaderError::Unavailable { ref file, .. } if *file == p0.name),
         "{msg}"
     );
-    assert!(msg.contains(&p0.name) && msg.contains("relay log"), "{msg}");
+    assert!(
+        msg.contains(p0.name.as_str()) && msg.contains("relay log"),
+        "{msg}"
+    );
     drop(r);
     svc.stop().await;
 }

@@ -115,7 +115,7 @@ async fn writer_restart(kind: DbKind) {
             },
         )
         .unwrap();
-    let mut files: Vec<String> = all.iter().map(|e| e.end.name.clone()).collect();
+    let mut files: Vec<String> = all.iter().map(|e| e.end.name.to_string()).collect();
     files.dedup();
     for f in &files {
         if let Some(h) = store.file_header("src-r", f).unwrap() {

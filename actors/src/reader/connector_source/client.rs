@@ -132,7 +132,7 @@ pub(super) async fn run(
         let command = match request {
             Request::Position(p) => DumpBinlogCommand {
                 server_id: u64::from(server_id),
-                binlog_filename: p.name,
+                binlog_filename: p.name.to_string(),
                 // Checked at start: fits.
                 binlog_position: u32::try_from(p.pos).unwrap_or(u32::MAX),
             }

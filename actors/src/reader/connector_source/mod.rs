@@ -283,7 +283,7 @@ fn thread_stopped(addr: &str, pos: &BinlogPosition) -> ReaderError {
 /// The position before the first rotate of a stream started from a GTID set.
 fn unknown_position() -> BinlogPosition {
     BinlogPosition {
-        name: String::new(),
+        name: Default::default(),
         pos: 4,
     }
 }
