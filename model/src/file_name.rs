@@ -83,12 +83,6 @@ impl From<Cow<'_, str>> for FileName {
     }
 }
 
-impl From<&FileName> for FileName {
-    fn from(s: &FileName) -> Self {
-        s.clone()
-    }
-}
-
 impl From<FileName> for String {
     fn from(s: FileName) -> Self {
         s.0.to_string()

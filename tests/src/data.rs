@@ -37,6 +37,17 @@ pub async fn exec(conn: &mut Conn, sql: &str) {
     }
 }
 
+/// Creates user `user`@'%' with `password` and every privilege; `require` (e.g.
+/// `REQUIRE X509`, or empty) follows `IDENTIFIED BY`.
+pub async fn create_user(conn: &mut Conn, user: &str, password: &str, require: &str) {
+    exec(
+        conn,
+        &format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{password}' {require}"),
+    )
+    .await;
+    exec(conn, &format!("GRANT ALL ON *.* TO '{user}'@'%'")).await;
+}
+
 /// A text value with the characters that bulk-load encodings must escape (tab, newline,
 /// backslash, quotes, NUL, non-ASCII), NULL every 11th row. `n` is an SQL expression.
 pub fn nasty_text(n: &str) -> String {

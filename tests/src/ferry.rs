@@ -435,6 +435,16 @@ impl Ferry {
         out.json
     }
 
+    /// [`Self::ctl`], panicking unless it fails with a message containing `needle`.
+    pub async fn ctl_refused(&self, args: &[&str], needle: &str) -> CtlOutput {
+        let out = self.ctl(args).await;
+        assert!(
+            !out.ok && out.text().contains(needle),
+            "want `{needle}`: {out}"
+        );
+        out
+    }
+
     /// Registers a test server as source `source_id` (`operate-source create`).
     pub async fn add_source(&self, source_id: &str, server: &TestServer) {
         let file = self.write_file(

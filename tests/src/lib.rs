@@ -31,6 +31,7 @@ pub mod ferry;
 pub mod schema_diff;
 pub mod server;
 pub mod sql;
+pub mod task_file;
 pub mod wait;
 pub mod workload;
 

@@ -8,16 +8,10 @@ use ferry_tests::workload::binlog_position;
 use ferry_tests::*;
 use serde_json::Value;
 
-/// A task file: `mode`, one instance on source `src`, tables of `db`; `extra` is appended
+/// A task file: `mode`, one instance on source `up`, tables of `db`; `extra` is appended
 /// (meta of the instance, then top-level keys).
 fn task(name: &str, mode: &str, down: &TestServer, db: &str, meta: &str, extra: &str) -> String {
-    format!(
-        "name: \"{name}\"\ntask-mode: {mode}\n\
-         target-database:\n  host: \"127.0.0.1\"\n  port: {}\n  user: \"root\"\n  password: \"\"\n\
-         block-allow-list:\n  bal:\n    do-dbs: [\"{db}\"]\n\
-         mysql-instances:\n  - source-id: \"up\"\n    block-allow-list: \"bal\"\n{meta}{extra}",
-        down.port()
-    )
+    ferry_tests::task_file::one_db_task(name, mode, down, "up", db, &format!("{meta}{extra}"))
 }
 
 /// The items named `name` of a check-task answer.

@@ -46,12 +46,7 @@ async fn wrong_password_registers_nothing() {
         let up = shared(kind, Role::Upstream);
         let user = unique_db_name("u");
         let mut u = up.conn().await;
-        exec(
-            &mut u,
-            &format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'pw-{user}'"),
-        )
-        .await;
-        exec(&mut u, &format!("GRANT ALL ON *.* TO '{user}'@'%'")).await;
+        ferry_tests::data::create_user(&mut u, &user, &format!("pw-{user}"), "").await;
         let source = |id: &str, password: &str| {
             format!(
                 "source-id: \"{id}\"\nfrom:\n  host: \"127.0.0.1\"\n  port: {}\n  user: \"{user}\"\n  password: \"{password}\"\n",

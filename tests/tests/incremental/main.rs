@@ -28,13 +28,7 @@ const CATCH_UP: Duration = Duration::from_secs(180);
 /// A task file: `mode`, one instance on source `src` with `meta` (may be empty), tables of
 /// `db` only.
 fn task_file(name: &str, mode: &str, down: &TestServer, src: &str, db: &str, meta: &str) -> String {
-    format!(
-        "name: \"{name}\"\ntask-mode: {mode}\n\
-         target-database:\n  host: \"127.0.0.1\"\n  port: {}\n  user: \"root\"\n  password: \"\"\n\
-         block-allow-list:\n  bal:\n    do-dbs: [\"{db}\"]\n\
-         mysql-instances:\n  - source-id: \"{src}\"\n    block-allow-list: \"bal\"\n{meta}",
-        down.port()
-    )
+    ferry_tests::task_file::one_db_task(name, mode, down, src, db, meta)
 }
 
 fn meta_at(file: &str, pos: u64) -> String {

@@ -8,16 +8,27 @@ fn scrape(ferry: &Ferry) -> String {
     ferry.http_get("/metrics")
 }
 
-/// The value of the series `name` whose labels include every one of `labels`.
-fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+/// The values of the series `name` whose labels include every one of `labels`, in the
+/// scrape's order.
+pub(crate) fn samples<'a>(
+    text: &'a str,
+    name: &'a str,
+    labels: &'a [(&str, &str)],
+) -> impl Iterator<Item = f64> + 'a {
+    let prefix = format!("{name}{{");
     text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")))
-        .find(|l| {
+        .filter(move |l| l.starts_with(&prefix))
+        .filter(move |l| {
             labels
                 .iter()
                 .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
         })
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// The value of the first series `name` whose labels include every one of `labels`.
+fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    samples(text, name, labels).next()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -205,17 +205,7 @@ fn shipped_series() -> Vec<(String, String)> {
 
 /// Sum of the values of the series `name` whose labels include all of `labels`.
 fn sum(scrape: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    let values: Vec<f64> = scrape
-        .lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")))
-        .filter(|l| {
-            labels
-                .iter()
-                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
-        .collect();
-    (!values.is_empty()).then(|| values.iter().sum())
+    super::metrics::samples(scrape, name, labels).reduce(|a, b| a + b)
 }
 
 #[test]

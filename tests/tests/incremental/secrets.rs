@@ -30,12 +30,7 @@ async fn passwords_are_sealed_at_rest_and_never_shown() {
     let password = format!("Sealed-Marker-{tag}-{}", rand::thread_rng().gen::<u32>());
     let q = quote_ident(&db);
     let mut c = up.conn().await;
-    exec(
-        &mut c,
-        &format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'"),
-    )
-    .await;
-    exec(&mut c, &format!("GRANT ALL ON *.* TO '{user}'@'%'")).await;
+    ferry_tests::data::create_user(&mut c, &user, &password, "").await;
     create_database(&mut c, &db).await;
     exec(&mut c, &format!("CREATE TABLE {q}.t (id INT PRIMARY KEY)")).await;
     exec(&mut c, &format!("INSERT INTO {q}.t VALUES (1)")).await;

@@ -27,12 +27,7 @@ async fn a_user_that_requires_x509_replicates_with_the_client_certificate() {
     let user = format!("x509_{}", &db[db.len() - 4..]);
     let q = quote_ident(&db);
     let mut c = up.conn().await;
-    exec(
-        &mut c,
-        &format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'x509-pw' REQUIRE X509"),
-    )
-    .await;
-    exec(&mut c, &format!("GRANT ALL ON *.* TO '{user}'@'%'")).await;
+    ferry_tests::data::create_user(&mut c, &user, "x509-pw", "REQUIRE X509").await;
     create_database(&mut c, &db).await;
     exec(&mut c, &format!("CREATE TABLE {q}.t (id INT PRIMARY KEY)")).await;
     exec(&mut c, &format!("INSERT INTO {q}.t VALUES (1), (2)")).await;

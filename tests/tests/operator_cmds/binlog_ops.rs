@@ -92,11 +92,12 @@ async fn binlog_list_and_revert_before_the_statement_is_reached() {
     // Revert the skip: when the task resumes, the statement is not skipped (it is rejected).
     let v = ferry.ctl_ok(&["binlog", "revert", &task, "-b", &b]).await;
     assert_eq!(v["sources"][0]["operators"][0]["op"], "skip", "{v}");
-    let out = ferry.ctl(&["binlog", "revert", &task, "-b", &b]).await;
-    assert!(
-        !out.ok && out.text().contains("no pending binlog operation"),
-        "{out}"
-    );
+    ferry
+        .ctl_refused(
+            &["binlog", "revert", &task, "-b", &b],
+            "no pending binlog operation",
+        )
+        .await;
     let v = ferry.ctl_ok(&["binlog", "list", &task]).await;
     assert_eq!(
         v["sources"][0]["operators"].as_array().map(Vec::len),
@@ -112,15 +113,17 @@ async fn binlog_list_and_revert_before_the_statement_is_reached() {
     ferry.wait_stage(&task, "Running", WAIT).await;
     ferry_tests::workload::wait_caught_up(&ferry, &task, up, WAIT).await;
 
-    let out = ferry.ctl(&["binlog", "list", &task, "-s", "nope"]).await;
-    assert!(
-        !out.ok && out.text().contains("no subtask on source `nope`"),
-        "{out}"
-    );
-    let out = ferry.ctl(&["binlog", "undo", &task]).await;
-    assert!(
-        !out.ok && out.text().contains("unknown binlog operation `undo`"),
-        "{out}"
-    );
+    ferry
+        .ctl_refused(
+            &["binlog", "list", &task, "-s", "nope"],
+            "no subtask on source `nope`",
+        )
+        .await;
+    ferry
+        .ctl_refused(
+            &["binlog", "undo", &task],
+            "unknown binlog operation `undo`",
+        )
+        .await;
     ferry.ctl_ok(&["stop-task", &task]).await;
 }

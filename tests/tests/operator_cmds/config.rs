@@ -30,12 +30,7 @@ async fn export_then_import_on_a_fresh_daemon_with_the_key() {
     let user = format!("cfgx_{tag}");
     let password = format!("Export-Marker-{tag}-{}", rand::thread_rng().gen::<u32>());
     let mut c = up.conn().await;
-    exec(
-        &mut c,
-        &format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'"),
-    )
-    .await;
-    exec(&mut c, &format!("GRANT ALL ON *.* TO '{user}'@'%'")).await;
+    ferry_tests::data::create_user(&mut c, &user, &password, "").await;
 
     let root = tempfile::Builder::new()
         .prefix("ferry-cfgx-")
@@ -81,21 +76,18 @@ async fn export_then_import_on_a_fresh_daemon_with_the_key() {
     assert!(std::fs::read_to_string(&to)
         .unwrap()
         .contains("mysql-instances"));
-    let out = a.ctl(&["config", "task", "nope"]).await;
-    assert!(
-        !out.ok && out.text().contains("task `nope` does not exist"),
-        "{out}"
-    );
-    let out = a.ctl(&["get-config", "source", "nope"]).await;
-    assert!(
-        !out.ok && out.text().contains("source `nope` does not exist"),
-        "{out}"
-    );
-    let out = a.ctl(&["get-config", "worker", "w1"]).await;
-    assert!(
-        !out.ok && out.text().contains("invalid config type 'worker'"),
-        "{out}"
-    );
+    a.ctl_refused(&["config", "task", "nope"], "task `nope` does not exist")
+        .await;
+    a.ctl_refused(
+        &["get-config", "source", "nope"],
+        "source `nope` does not exist",
+    )
+    .await;
+    a.ctl_refused(
+        &["get-config", "worker", "w1"],
+        "invalid config type 'worker'",
+    )
+    .await;
 
     // Export: one file per source and task, nothing in clear.
     let dir = root.path().join("configs");

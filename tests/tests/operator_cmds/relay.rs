@@ -19,16 +19,18 @@ async fn start_and_stop_relay_at_run_time() {
     assert_eq!(v["sources"].as_array().map(Vec::len), Some(1), "{v}");
     assert_eq!(v["sources"][0]["source"], "up", "{v}");
     assert_eq!(relay_flag(&v), false, "{v}");
-    let out = ferry.ctl(&["operate-source", "show", "-s", "nope"]).await;
-    assert!(
-        !out.ok && out.text().contains("source `nope` does not exist"),
-        "{out}"
-    );
-    let out = ferry.ctl(&["start-relay", "-s", "nope"]).await;
-    assert!(
-        !out.ok && out.text().contains("source `nope` does not exist"),
-        "{out}"
-    );
+    ferry
+        .ctl_refused(
+            &["operate-source", "show", "-s", "nope"],
+            "source `nope` does not exist",
+        )
+        .await;
+    ferry
+        .ctl_refused(
+            &["start-relay", "-s", "nope"],
+            "source `nope` does not exist",
+        )
+        .await;
 
     let v = ferry.ctl_ok(&["start-relay", "-s", "up"]).await;
     assert_eq!(v["sources"][0]["source"], "up", "{v}");

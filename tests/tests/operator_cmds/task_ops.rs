@@ -66,11 +66,12 @@ async fn per_source_pause_resume_stop_and_filtered_status() {
     assert_eq!(names, want, "{v}");
     let v = ferry.ctl_ok(&["query-status", "--more"]).await;
     assert_eq!(v["sources"].as_array().map(Vec::len), Some(2), "{v}");
-    let out = ferry.ctl(&["query-status", "-s", "nope", &t]).await;
-    assert!(
-        !out.ok && out.text().contains("source `nope` does not exist"),
-        "{out}"
-    );
+    ferry
+        .ctl_refused(
+            &["query-status", "-s", "nope", &t],
+            "source `nope` does not exist",
+        )
+        .await;
 
     // The split stays over a restart.
     ferry.restart();
@@ -103,26 +104,24 @@ async fn per_source_pause_resume_stop_and_filtered_status() {
     wait_stages(&ferry, &t, &[("s1", "Running"), ("s2", "Running")]).await;
 
     // Bad input names the thing.
-    let out = ferry.ctl(&["pause-task", "-s", "s9", &t]).await;
-    assert!(
-        !out.ok && out.text().contains("has no subtask on source `s9`"),
-        "{out}"
-    );
-    let out = ferry.ctl(&["pause-task", "-s", "s9"]).await;
-    assert!(
-        !out.ok && out.text().contains("source `s9` does not exist"),
-        "{out}"
-    );
-    let out = ferry.ctl(&["resume-task", "no_such_task"]).await;
-    assert!(
-        !out.ok && out.text().contains("task `no_such_task` does not exist"),
-        "{out}"
-    );
-    let out = ferry.ctl(&["stop-task"]).await;
-    assert!(
-        !out.ok && out.text().contains("must give one source-name"),
-        "{out}"
-    );
+    ferry
+        .ctl_refused(
+            &["pause-task", "-s", "s9", &t],
+            "has no subtask on source `s9`",
+        )
+        .await;
+    ferry
+        .ctl_refused(&["pause-task", "-s", "s9"], "source `s9` does not exist")
+        .await;
+    ferry
+        .ctl_refused(
+            &["resume-task", "no_such_task"],
+            "task `no_such_task` does not exist",
+        )
+        .await;
+    ferry
+        .ctl_refused(&["stop-task"], "must give one source-name")
+        .await;
 
     // stop-task -s: the task goes on without that source.
     let v = ferry.ctl_ok(&["stop-task", "-s", "s2", &t]).await;

@@ -231,9 +231,29 @@ impl DumpConn {
     /// The next event's bytes, header included; `None` when the server ends the stream.
     /// Fails with [`ReadError::Idle`] when nothing arrives for `idle` (zero: no limit).
     pub async fn next_event(&mut self, idle: Duration) -> Result<Option<Bytes>, ReadError> {
-        let mut packet = loop {
+        let mut packet = self.packet(idle).await?;
+        match packet.first() {
+            Some(0x00) => {
+                let _ = bytes::Buf::get_u8(&mut packet);
+                Ok(Some(packet))
+            }
+            Some(0xFF) => Err(self.server_error(&packet).into()),
+            // EOF: the server ended the stream (a non-blocking dump reached the end).
+            Some(0xFE) if packet.len() < 8 => Ok(None),
+            other => Err(protocol(format!(
+                "unexpected packet in the binlog stream (first byte {other:?}, {} bytes)",
+                packet.len()
+            ))
+            .into()),
+        }
+    }
+
+    /// The next packet, whole; [`ReadError::Idle`] when a socket read waits longer than
+    /// `idle` (zero: no limit).
+    async fn packet(&mut self, idle: Duration) -> Result<Bytes, ReadError> {
+        loop {
             match frame::take_packet(&mut self.buf, &mut self.seq) {
-                Ok(Some(p)) => break p,
+                Ok(Some(p)) => return Ok(p),
                 Ok(None) => {}
                 Err(e) => return Err(protocol(e.to_string()).into()),
             }
@@ -257,20 +277,6 @@ impl DumpConn {
                 Ok(_) => {}
                 Err(e) => return Err(io(e).into()),
             }
-        };
-        match packet.first() {
-            Some(0x00) => {
-                let _ = bytes::Buf::get_u8(&mut packet);
-                Ok(Some(packet))
-            }
-            Some(0xFF) => Err(self.server_error(&packet).into()),
-            // EOF: the server ended the stream (a non-blocking dump reached the end).
-            Some(0xFE) if packet.len() < 8 => Ok(None),
-            other => Err(protocol(format!(
-                "unexpected packet in the binlog stream (first byte {other:?}, {} bytes)",
-                packet.len()
-            ))
-            .into()),
         }
     }
 
@@ -302,27 +308,13 @@ impl DumpConn {
         self.sock.write_all(&out).await.map_err(io)
     }
 
-    /// The next packet, whole (used before the stream starts: no idle limit beyond the
-    /// caller's).
+    /// The next packet, whole, before the stream starts (the caller bounds the wait).
     async fn read_packet(&mut self) -> Result<Bytes, mysql_async::Error> {
-        loop {
-            match frame::take_packet(&mut self.buf, &mut self.seq) {
-                Ok(Some(p)) => return Ok(p),
-                Ok(None) => {}
-                Err(e) => return Err(protocol(e.to_string())),
-            }
-            self.buf.reserve(READ_CHUNK);
-            match self.sock.read_buf(&mut self.buf).await {
-                Ok(0) => {
-                    return Err(io_error(
-                        std::io::ErrorKind::UnexpectedEof,
-                        "the server closed the connection",
-                    ))
-                }
-                Ok(_) => {}
-                Err(e) => return Err(io(e)),
-            }
-        }
+        self.packet(Duration::ZERO).await.map_err(|e| match e {
+            ReadError::Driver(e) => e,
+            // No idle limit was set.
+            ReadError::Idle => io_error(std::io::ErrorKind::TimedOut, "no answer"),
+        })
     }
 
     /// An ERR packet as the driver's server error.
