@@ -23,6 +23,7 @@ pub mod db;
 pub mod ddl;
 pub mod dm_status;
 pub mod error;
+mod fx_hash;
 pub mod grants;
 pub mod history;
 pub mod mailbox;

@@ -2,8 +2,22 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+
+use crate::small_map::SmallMap;
+
+/// Closed intervals of MySQL transaction numbers, sorted and disjoint (the first inline).
+pub type Intervals = SmallVec<[(u64, u64); 1]>;
+
+/// A MySQL GTID set: per server (the lowercase UUID, then `:tag` for tagged GTIDs) its
+/// intervals. Copying a set of one server with one interval allocates nothing.
+pub type MysqlGtids = SmallMap<Arc<str>, Intervals>;
+
+/// A MariaDB GTID position: per replication domain the last `(server_id, seq_no)`.
+pub type MariadbGtids = SmallMap<u32, (u32, u64)>;
 
 /// A GTID set could not be parsed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -20,9 +34,9 @@ pub struct GtidError {
 #[serde(tag = "flavor", content = "set", rename_all = "lowercase")]
 pub enum GtidSet {
     /// MySQL: per (server uuid, tag) a sorted list of closed intervals.
-    Mysql(BTreeMap<String, Vec<(u64, u64)>>),
+    Mysql(MysqlGtids),
     /// MariaDB: per replication domain the last `(server_id, seq_no)`.
-    Mariadb(BTreeMap<u32, (u32, u64)>),
+    Mariadb(MariadbGtids),
 }
 
 impl GtidSet {
@@ -81,18 +95,19 @@ impl GtidSet {
                 return Err(err("a server UUID needs at least one interval"));
             }
         }
-        for v in out.values_mut() {
+        let mut set = MysqlGtids::default();
+        for (key, mut v) in out {
             v.sort_unstable();
-            let mut merged: Vec<(u64, u64)> = Vec::with_capacity(v.len());
+            let mut merged = Intervals::with_capacity(v.len());
             for &(a, b) in v.iter() {
                 match merged.last_mut() {
                     Some(last) if a <= last.1 + 1 => last.1 = last.1.max(b),
                     _ => merged.push((a, b)),
                 }
             }
-            *v = merged;
+            set.insert(key.into(), merged);
         }
-        Ok(GtidSet::Mysql(out))
+        Ok(GtidSet::Mysql(set))
     }
 
     /// Parses a MariaDB GTID list such as `0-13307-5,1-2-30`.
@@ -101,7 +116,7 @@ impl GtidSet {
             text: text.to_string(),
             reason: reason.to_string(),
         };
-        let mut out = BTreeMap::new();
+        let mut out = MariadbGtids::default();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let mut it = part.splitn(3, '-');
             let (Some(d), Some(s), Some(q)) = (it.next(), it.next(), it.next()) else {
@@ -125,7 +140,7 @@ impl GtidSet {
         let GtidSet::Mysql(m) = self else {
             return;
         };
-        let ivs = m.entry(key.to_string()).or_default();
+        let ivs = m.get_or_insert_with(key, || key.into());
         // Index of the first interval that ends at or after gno - 1 (may absorb gno).
         let i = ivs.partition_point(|&(_, b)| b.saturating_add(1) < gno);
         match ivs.get(i).copied() {
@@ -277,6 +292,20 @@ mod tests {
             GtidSet::parse_any("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-2").unwrap(),
             GtidSet::Mysql(_)
         ));
+    }
+
+    #[test]
+    fn sets_keep_their_json_form() {
+        // Checkpoints written before the sets were kept inline read back the same.
+        let u = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+        let json = format!(r#"{{"flavor":"mysql","set":{{"{u}":[[1,5],[7,7]],"{u}:t":[[2,3]]}}}}"#);
+        let s: GtidSet = serde_json::from_str(&json).unwrap();
+        assert_eq!(s.to_string(), format!("{u}:1-5:7,{u}:t:2-3"));
+        assert_eq!(serde_json::to_string(&s).unwrap(), json);
+        let m = GtidSet::parse_mariadb("0-1-5,2-3-9").unwrap();
+        let json = r#"{"flavor":"mariadb","set":{"0":[1,5],"2":[3,9]}}"#;
+        assert_eq!(serde_json::to_string(&m).unwrap(), json);
+        assert_eq!(serde_json::from_str::<GtidSet>(json).unwrap(), m);
     }
 
     #[test]

@@ -305,7 +305,6 @@ async fn reads_a_transaction(kind: DbKind) {
         .unwrap_or_else(|| panic!("no table map: {real:#?}"));
     let EventBody::TableMap {
         table_id,
-        schema,
         table,
         columns,
         ..
@@ -314,7 +313,7 @@ async fn reads_a_transaction(kind: DbKind) {
         unreachable!()
     };
     assert_eq!(
-        (schema.as_str(), table.as_str(), *columns),
+        (table.schema.as_str(), table.table.as_str(), *columns),
         (db.as_str(), "t", 7)
     );
     assert!(

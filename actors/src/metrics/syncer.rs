@@ -16,6 +16,7 @@ use ferry_model::{BinlogPosition, Stage, TableName, Unit};
 use super::probe::Level;
 use super::{exponential, linear, task_labels, Labels, WORKER};
 use crate::bulk::BulkProgress;
+use crate::fx_hash::FxBuild;
 use crate::sync::{RowOp, SyncStatus};
 
 /// DM's buckets of a duration in seconds: 5 µs × 2^0..24.
@@ -206,7 +207,7 @@ pub struct WriterMetrics {
     stmt: Histogram,
     rollback: Histogram,
     transaction_batch: Histogram,
-    jobs: HashMap<(TableName, &'static str), (Counter, Counter)>,
+    jobs: HashMap<(TableName, &'static str), (Counter, Counter), FxBuild>,
 }
 
 impl WriterMetrics {
@@ -230,7 +231,7 @@ impl WriterMetrics {
                 "dm_syncer_replication_transaction_batch",
                 &batch
             ),
-            jobs: HashMap::new(),
+            jobs: HashMap::default(),
         }
     }
 
@@ -244,7 +245,7 @@ impl WriterMetrics {
             stmt: Histogram::noop(),
             rollback: Histogram::noop(),
             transaction_batch: Histogram::noop(),
-            jobs: HashMap::new(),
+            jobs: HashMap::default(),
         }
     }
 

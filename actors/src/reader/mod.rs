@@ -30,7 +30,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ferry_model::{BinlogPosition, GtidSet};
+use ferry_model::{BinlogPosition, GtidSet, TableName};
 
 use crate::error::{policy, Action, ErrorClass, TaskError};
 
@@ -126,10 +126,8 @@ pub enum EventBody {
     TableMap {
         /// Table id (valid until the next table map for this table).
         table_id: u64,
-        /// Schema name.
-        schema: String,
-        /// Table name.
-        table: String,
+        /// The table (shared by every map of the same table id and bytes).
+        table: Arc<TableName>,
         /// Number of columns.
         columns: u64,
         /// Column names, when the upstream writes them (`binlog_row_metadata=FULL`).

@@ -418,12 +418,10 @@ fn unknown_position() -> BinlogPosition {
 }
 
 /// A MySQL GTID set as the driver's `Sid`s (our intervals are closed, theirs half-open).
-fn mysql_sids(
-    set: &std::collections::BTreeMap<String, Vec<(u64, u64)>>,
-) -> Result<Vec<Sid<'static>>, String> {
+fn mysql_sids(set: &ferry_model::MysqlGtids) -> Result<Vec<Sid<'static>>, String> {
     let mut out = Vec::with_capacity(set.len());
     for (key, ivs) in set {
-        let mut text = key.clone();
+        let mut text = key.to_string();
         for &(a, b) in ivs {
             if b == u64::MAX {
                 return Err(format!("interval {a}-{b} of {key} is too large"));

@@ -28,7 +28,8 @@ pub(super) fn parse_previous_gtids(b: &[u8]) -> Option<GtidSet> {
             i += 16;
             if let GtidSet::Mysql(m) = &mut set {
                 if a >= 1 && e > a {
-                    m.entry(key.clone()).or_default().push((a, e - 1));
+                    m.get_or_insert_with(key.as_str(), || key.as_str().into())
+                        .push((a, e - 1));
                 }
             }
         }

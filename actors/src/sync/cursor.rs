@@ -10,6 +10,7 @@ use std::sync::Arc;
 use ferry_model::{BinlogPosition, GtidSet, TableName};
 
 use super::point::SyncPoint;
+use crate::fx_hash::FxBuild;
 use crate::reader::{gtid_key, EventBody, RowChange, RowsKind, SourceEvent};
 
 /// What one binlog event means to the syncer.
@@ -75,10 +76,11 @@ pub enum Item {
         /// The session `sql_mode` the statement was written under (binlog bit flags, from
         /// the event's status variables; 0 when absent).
         sql_mode: u64,
-        /// Point before it.
-        before: SyncPoint,
+        /// Point before it (boxed, as `point`: statements are rare, and every item is as
+        /// large as the largest kind).
+        before: Box<SyncPoint>,
         /// The boundary after it.
-        point: SyncPoint,
+        point: Box<SyncPoint>,
         /// Event timestamp.
         timestamp: u32,
     },
@@ -125,7 +127,7 @@ struct MysqlSid {
 /// The state machine. Feed it every event in order with [`Cursor::feed`].
 #[derive(Debug)]
 pub struct Cursor {
-    tables: HashMap<u64, MappedTable>,
+    tables: HashMap<u64, MappedTable, FxBuild>,
     /// Last transaction boundary.
     boundary: BinlogPosition,
     gtid: Option<GtidSet>,
@@ -146,7 +148,7 @@ impl Cursor {
     /// A cursor positioned at `start` (a boundary plus changes already applied).
     pub fn new(start: &SyncPoint) -> Self {
         Self {
-            tables: HashMap::new(),
+            tables: HashMap::default(),
             boundary: start.pos.clone(),
             gtid: start.gtid.clone(),
             in_txn: false,
@@ -247,16 +249,11 @@ impl Cursor {
             }
             EventBody::TableMap {
                 table_id,
-                schema,
                 table,
                 columns,
                 names,
             } => {
-                let name = match self.tables.get(&table_id) {
-                    Some((t, _, _)) if t.schema == schema && t.table == table => t.clone(),
-                    _ => Arc::new(TableName::new(schema, table)),
-                };
-                self.tables.insert(table_id, (name, columns, names));
+                self.tables.insert(table_id, (table, columns, names));
             }
             EventBody::Rows {
                 kind,
@@ -325,8 +322,8 @@ impl Cursor {
                         schema,
                         sql,
                         sql_mode: crate::ddl::binlog_sql_mode(&status_vars),
-                        before,
-                        point: self.point(),
+                        before: Box::new(before),
+                        point: Box::new(self.point()),
                         timestamp: ev.timestamp,
                     });
                 }
@@ -353,6 +350,18 @@ mod tests {
     use super::*;
     use crate::reader::RowValue;
     use bytes::Bytes;
+
+    #[test]
+    fn an_item_is_no_larger_than_a_row_change_item() {
+        // Every item is as large as the largest kind, and the reader moves millions of them
+        // a second: the rare statement keeps its points boxed.
+        let row = std::mem::size_of::<RowChange>() + 64;
+        assert!(
+            std::mem::size_of::<Item>() <= row,
+            "{} bytes",
+            std::mem::size_of::<Item>()
+        );
+    }
 
     fn pos(p: u64) -> BinlogPosition {
         BinlogPosition::new("bin.000001", p).unwrap()
@@ -396,8 +405,7 @@ mod tests {
     fn map() -> EventBody {
         EventBody::TableMap {
             table_id: 5,
-            schema: "db".into(),
-            table: "t".into(),
+            table: Arc::new(TableName::new("db", "t")),
             columns: 1,
             names: None,
         }

@@ -13,6 +13,7 @@ use std::time::Instant;
 use ferry_model::TableName;
 
 use super::{Item, ItemBatch};
+use crate::fx_hash::FxBuild;
 use crate::mailbox::{Inbox, Outbox};
 use crate::metrics::syncer::SyncerMetrics;
 use crate::reader::RowsKind;
@@ -35,7 +36,7 @@ pub(crate) struct RowFilter {
     balist: BlockAllowList,
     filter: EventFilter,
     /// Per table: the verdict for inserts, updates and deletes, once made.
-    verdicts: HashMap<TableName, [Option<Verdict>; 3]>,
+    verdicts: HashMap<TableName, [Option<Verdict>; 3], FxBuild>,
 }
 
 fn slot(kind: RowsKind) -> (usize, EventType) {
@@ -52,7 +53,7 @@ impl RowFilter {
         Self {
             balist,
             filter,
-            verdicts: HashMap::new(),
+            verdicts: HashMap::default(),
         }
     }
 

@@ -9,6 +9,7 @@ use ferry_model::TableName;
 
 use super::{Item, ItemBatch};
 use crate::error::TaskError;
+use crate::fx_hash::FxBuild;
 use crate::mailbox::{Inbox, Outbox};
 use crate::rules::Router;
 
@@ -16,7 +17,7 @@ use crate::rules::Router;
 #[derive(Debug)]
 pub(crate) struct RowRouter {
     router: Router,
-    targets: HashMap<TableName, Arc<TableName>>,
+    targets: HashMap<TableName, Arc<TableName>, FxBuild>,
 }
 
 impl RowRouter {
@@ -24,7 +25,7 @@ impl RowRouter {
     pub(crate) fn new(router: Router) -> Self {
         Self {
             router,
-            targets: HashMap::new(),
+            targets: HashMap::default(),
         }
     }
 

@@ -15,6 +15,7 @@ use super::point::SyncPoint;
 use super::target::TargetInfo;
 use super::SyncSpec;
 use crate::error::TaskError;
+use crate::fx_hash::FxBuild;
 use crate::history::model::{ParseMode, SchemaSet, TableSchema};
 use crate::schema;
 
@@ -26,10 +27,10 @@ const FIX: &str = "set the table's upstream definition as of that position with 
 pub struct SchemaTracker<'a> {
     history: SchemaHistory<'a>,
     /// Per upstream table: the target as written from it and where its columns go.
-    mapped: HashMap<TableName, (Arc<TargetInfo>, ColumnMap)>,
+    mapped: HashMap<TableName, (Arc<TargetInfo>, ColumnMap), FxBuild>,
     /// Tables whose definition was read from the upstream as it is now (not as of their
     /// position), with the upstream position then: a DDL before it may already be in it.
-    read_now: HashMap<TableName, BinlogPosition>,
+    read_now: HashMap<TableName, BinlogPosition, FxBuild>,
     up: Option<Conn>,
 }
 
@@ -38,8 +39,8 @@ impl<'a> SchemaTracker<'a> {
     pub fn new(history: SchemaHistory<'a>) -> Self {
         Self {
             history,
-            mapped: HashMap::new(),
-            read_now: HashMap::new(),
+            mapped: HashMap::default(),
+            read_now: HashMap::default(),
             up: None,
         }
     }

@@ -16,6 +16,7 @@ use crate::apply::TargetTable;
 use crate::causality::{CausalityKey, KeyIndex, TableKeys};
 use crate::db::Endpoint;
 use crate::error::TaskError;
+use crate::fx_hash::FxBuild;
 use crate::schema;
 
 /// A target table ready for writing.
@@ -55,7 +56,7 @@ impl TargetInfo {
 /// Cache of target tables.
 #[derive(Debug, Default)]
 pub struct TargetCache {
-    tables: HashMap<TableName, Arc<TargetInfo>>,
+    tables: HashMap<TableName, Arc<TargetInfo>, FxBuild>,
 }
 
 impl TargetCache {

@@ -82,8 +82,8 @@ mod tests {
             schema: "db".into(),
             sql: "x".repeat(5000),
             sql_mode: 0,
-            before: point.clone(),
-            point,
+            before: Box::new(point.clone()),
+            point: Box::new(point),
             timestamp: 0,
         };
         assert!(statement.weight() >= heartbeat + 5000);

@@ -71,9 +71,7 @@ fn percent_encode(s: &str) -> String {
 }
 
 /// Our MySQL GTID set (closed intervals) as the crate's; sets with tags are refused.
-pub(super) fn crate_gtid_set(
-    set: &std::collections::BTreeMap<String, Vec<(u64, u64)>>,
-) -> Result<CrateGtidSet, String> {
+pub(super) fn crate_gtid_set(set: &ferry_model::MysqlGtids) -> Result<CrateGtidSet, String> {
     let mut map = HashMap::with_capacity(set.len());
     for (key, ivs) in set {
         if key.contains(':') {
@@ -86,7 +84,7 @@ pub(super) fn crate_gtid_set(
         if ivs.iter().any(|&(_, b)| b == u64::MAX) {
             return Err(format!("GTID interval ending at {} of {key}", u64::MAX));
         }
-        map.insert(key.clone(), UuidSet::new(key.clone(), intervals));
+        map.insert(key.to_string(), UuidSet::new(key.to_string(), intervals));
     }
     Ok(CrateGtidSet { map })
 }

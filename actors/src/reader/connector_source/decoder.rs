@@ -273,8 +273,10 @@ impl Decoder {
                 unsigned.insert(t.table_id, flags);
                 EventBody::TableMap {
                     table_id: t.table_id,
-                    schema: t.database_name,
-                    table: t.table_name,
+                    table: std::sync::Arc::new(ferry_model::TableName::new(
+                        t.database_name,
+                        t.table_name,
+                    )),
                     columns: t.column_types.len() as u64,
                     names: t.table_metadata.as_ref().and_then(|m| {
                         m.columns

@@ -4,7 +4,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ferry_model::BinlogPosition;
+use ferry_model::{BinlogPosition, TableName};
 use mysql_async::binlog::events::{Event, EventData, RowsEventData, TableMapEvent};
 use mysql_async::binlog::BinlogChecksumAlg;
 
@@ -82,10 +82,10 @@ impl EventDecoder {
             self.scratch.tables.clear();
         }
         let names = column_names(&t);
+        let table = Arc::new(TableName::new(t.database_name(), t.table_name()));
         let body = EventBody::TableMap {
             table_id: id,
-            schema: t.database_name().into_owned(),
-            table: t.table_name().into_owned(),
+            table: table.clone(),
             columns: t.columns_count(),
             names: names.clone(),
         };
@@ -94,6 +94,7 @@ impl EventDecoder {
             MappedTable {
                 map: map.to_vec(),
                 tme: t,
+                table,
                 names,
                 plan: None,
             },
@@ -107,8 +108,7 @@ impl EventDecoder {
         let m = self.scratch.tables.get(&id).filter(|m| m.map == map)?;
         Some(EventBody::TableMap {
             table_id: id,
-            schema: m.tme.database_name().into_owned(),
-            table: m.tme.table_name().into_owned(),
+            table: m.table.clone(),
             columns: m.tme.columns_count(),
             names: m.names.clone(),
         })

@@ -24,7 +24,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ferry_model::BinlogPosition;
+use ferry_model::{BinlogPosition, TableName};
 use mysql_async::binlog::events::{Event, TableMapEvent, TransactionPayloadEvent};
 use mysql_async::binlog::{BinlogChecksumAlg, EventFlags, EventType};
 use mysql_async::binlog::{BinlogVersion, TransactionPayloadCompressionType};
@@ -39,6 +39,7 @@ mod raw;
 #[cfg(test)]
 mod tests;
 
+use crate::fx_hash::FxBuild;
 #[cfg(test)]
 use crate::reader::event_header::header_bytes;
 pub(super) use body::decode_mariadb_gtid;
@@ -78,7 +79,7 @@ pub struct EventDecoder {
 pub(super) struct Scratch {
     /// What was derived from each table map (column names, the column plan), kept while
     /// the table id is mapped by the same bytes.
-    tables: HashMap<u64, MappedTable>,
+    tables: HashMap<u64, MappedTable, FxBuild>,
     /// Bitmaps of the columns in a rows event's images.
     before: Vec<bool>,
     after: Vec<bool>,
@@ -90,6 +91,8 @@ struct MappedTable {
     map: Vec<u8>,
     /// The table map, parsed (rows events are decoded by it).
     tme: TableMapEvent<'static>,
+    /// Its table.
+    table: Arc<TableName>,
     /// Its column names (`binlog_row_metadata=FULL`).
     names: Option<Arc<[String]>>,
     /// Its column plan, made by the first rows event that needs it.

@@ -80,7 +80,10 @@ impl EventDecoder {
                         .into_owned(),
                     sql: String::from_utf8_lossy(&data[query_at..]).into_owned(),
                     error_code,
-                    status_vars: Bytes::copy_from_slice(&data[vars_at..schema_at]),
+                    status_vars: match owner {
+                        Some(o) => o.slice_ref(&data[vars_at..schema_at]),
+                        None => Bytes::copy_from_slice(&data[vars_at..schema_at]),
+                    },
                 })
             }
             Some(Plain::Gtid) => {

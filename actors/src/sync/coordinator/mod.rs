@@ -345,8 +345,8 @@ impl Coordinator<'_> {
                     schema,
                     sql,
                     sql_mode,
-                    before,
-                    point,
+                    before: *before,
+                    point: *point,
                     timestamp,
                 })
                 .await?;
