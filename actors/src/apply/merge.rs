@@ -18,31 +18,25 @@ impl TargetTable {
         safe: bool,
         max_bytes: usize,
     ) -> Result<Vec<String>, DmlError> {
-        let mut out = Vec::new();
-        let mut cur: Option<(Vec<usize>, String)> = None;
-        let mut tuple = String::new();
+        let mut m = Merged::new(max_bytes, "");
+        let mut open_cols: Vec<usize> = Vec::new();
         let mut cols = Vec::with_capacity(self.columns.len());
-        for row in rows {
+        let mut rows = rows.into_iter();
+        while let Some(row) = rows.next() {
             self.check_width(row)?;
             self.present_into(row, &mut cols);
-            tuple.clear();
-            self.push_tuple(row, &cols, &mut tuple)?;
-            match &mut cur {
-                Some((c, s)) if *c == cols && s.len() + 1 + tuple.len() <= max_bytes => {
-                    s.push(',');
-                    s.push_str(&tuple);
-                }
-                _ => {
-                    let mut s = self.insert_prefix(&cols, safe);
-                    s.push_str(&tuple);
-                    if let Some((_, done)) = cur.replace((cols.clone(), s)) {
-                        out.push(done);
-                    }
-                }
+            let same = m.is_open() && open_cols == cols;
+            if !same {
+                open_cols.clone_from(&cols);
             }
+            m.row(
+                same,
+                || self.insert_prefix(&cols, safe),
+                rows.size_hint().0,
+                |out| self.push_tuple(row, &cols, out),
+            )?;
         }
-        out.extend(cur.map(|(_, s)| s));
-        Ok(out)
+        Ok(m.finish())
     }
 
     /// `DELETE … WHERE (k1,k2) IN ((…),(…))` of before images, split as
@@ -68,41 +62,27 @@ impl TargetTable {
             prefix.push_str(&self.quoted_cols[k]);
         }
         prefix.push_str(if multi { ") IN (" } else { " IN (" });
-        let mut out = Vec::new();
-        let mut cur: Option<String> = None;
-        let mut tuple = String::new();
-        for row in rows {
+        let mut m = Merged::new(max_bytes, ")");
+        let mut rows = rows.into_iter();
+        while let Some(row) = rows.next() {
             self.check_width(row)?;
             if let Some(&k) = self.key.iter().find(|&&k| row[k] == RowValue::Null) {
                 return Err(self.err(format!("NULL in key column {}", self.quoted_cols[k])));
             }
-            tuple.clear();
-            if multi {
-                self.push_tuple(row, &self.key, &mut tuple)?;
-            } else {
-                self.lit(self.key[0], &row[self.key[0]], &mut tuple)?;
-            }
-            match &mut cur {
-                // +2: the separator and the closing parenthesis.
-                Some(s) if s.len() + tuple.len() + 2 <= max_bytes => {
-                    s.push(',');
-                    s.push_str(&tuple);
-                }
-                _ => {
-                    let mut s = prefix.clone();
-                    s.push_str(&tuple);
-                    if let Some(mut done) = cur.replace(s) {
-                        done.push(')');
-                        out.push(done);
+            m.row(
+                true,
+                || prefix.clone(),
+                rows.size_hint().0,
+                |out| {
+                    if multi {
+                        self.push_tuple(row, &self.key, out)
+                    } else {
+                        self.lit(self.key[0], &row[self.key[0]], out)
                     }
-                }
-            }
+                },
+            )?;
         }
-        out.extend(cur.map(|mut s| {
-            s.push(')');
-            s
-        }));
-        Ok(out)
+        Ok(m.finish())
     }
 
     /// Updates that keep their key as `INSERT … VALUES … ON DUPLICATE KEY UPDATE c=VALUES(c)`,
@@ -128,10 +108,9 @@ impl TargetTable {
             let c = &self.quoted_cols[i];
             let _ = write!(suffix, "{c}=VALUES({c})");
         }
-        let mut out = Vec::new();
-        let mut cur: Option<String> = None;
-        let mut tuple = String::new();
-        for (before, after) in rows {
+        let mut m = Merged::new(max_bytes, &suffix);
+        let mut rows = rows.into_iter();
+        while let Some((before, after)) = rows.next() {
             self.check_width(before)?;
             self.check_width(after)?;
             self.check_full(after, "a merged update")?;
@@ -141,28 +120,95 @@ impl TargetTable {
                     self.quoted_cols[k]
                 )));
             }
-            tuple.clear();
-            self.push_tuple(after, &cols, &mut tuple)?;
-            match &mut cur {
-                Some(s) if s.len() + 1 + tuple.len() + suffix.len() <= max_bytes => {
-                    s.push(',');
-                    s.push_str(&tuple);
-                }
-                _ => {
-                    let mut s = prefix.clone();
-                    s.push_str(&tuple);
-                    if let Some(mut done) = cur.replace(s) {
-                        done.push_str(&suffix);
-                        out.push(done);
-                    }
-                }
-            }
+            m.row(
+                true,
+                || prefix.clone(),
+                rows.size_hint().0,
+                |out| self.push_tuple(after, &cols, out),
+            )?;
         }
-        out.extend(cur.map(|mut s| {
-            s.push_str(&suffix);
-            s
-        }));
-        Ok(out)
+        Ok(m.finish())
+    }
+}
+
+/// Multi-row statements being built: each row is rendered straight into the open statement
+/// (no copy per row), and a statement is sized for the rows still to come once its first
+/// row is known (no copies as it grows).
+struct Merged<'t> {
+    out: Vec<String>,
+    open: Option<String>,
+    max_bytes: usize,
+    /// Closes every statement (`)`, the `ON DUPLICATE KEY UPDATE` clause).
+    tail: &'t str,
+}
+
+impl<'t> Merged<'t> {
+    fn new(max_bytes: usize, tail: &'t str) -> Self {
+        Self {
+            out: Vec::new(),
+            open: None,
+            max_bytes,
+            tail,
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// Adds the row `render` writes: to the open statement when `same` (and it still fits
+    /// under the limit), else to a new one that starts with `prefix()`. `left`: rows still
+    /// to come (at least).
+    fn row(
+        &mut self,
+        same: bool,
+        prefix: impl FnOnce() -> String,
+        left: usize,
+        render: impl Fn(&mut String) -> Result<(), DmlError>,
+    ) -> Result<(), DmlError> {
+        if let (true, Some(s)) = (same, self.open.as_mut()) {
+            let mark = s.len();
+            s.push(',');
+            render(s)?;
+            if s.len() + self.tail.len() <= self.max_bytes {
+                return Ok(());
+            }
+            // Over the limit: the row starts the next statement.
+            let row = s.split_off(mark + 1);
+            s.truncate(mark);
+            self.close();
+            let mut s = prefix();
+            s.push_str(&row);
+            self.open_sized(s, row.len(), left);
+            return Ok(());
+        }
+        self.close();
+        let mut s = prefix();
+        let at = s.len();
+        render(&mut s)?;
+        let len = s.len() - at;
+        self.open_sized(s, len, left);
+        Ok(())
+    }
+
+    /// Opens `s` (holding one row of `row` bytes), with room for `left` more rows like it
+    /// up to the limit.
+    fn open_sized(&mut self, mut s: String, row: usize, left: usize) {
+        let want = (s.len() + (row + 1).saturating_mul(left) + self.tail.len()).min(self.max_bytes);
+        s.reserve(want.saturating_sub(s.len()));
+        self.open = Some(s);
+    }
+
+    fn close(&mut self) {
+        if let Some(mut s) = self.open.take() {
+            s.push_str(self.tail);
+            self.out.push(s);
+        }
+    }
+
+    fn finish(mut self) -> Vec<String> {
+        self.close();
+        self.out
     }
 }
 
