@@ -1,8 +1,10 @@
 //! SQL literals of row values, byte-exact and injection-proof: strings and binary data as
-//! `_binary'…'` when every byte is printable ASCII other than the quote and the backslash,
-//! else as hex (both are binary strings, read the same under every `sql_mode` and client
-//! character set; the quoted form is half the bytes to build, send and parse), numbers as validated digits, temporal values as quoted digit strings (`TIMESTAMP` in
+//! hex, numbers as validated digits, temporal values as quoted digit strings (`TIMESTAMP` in
 //! UTC), JSON as hex text (optionally through `CONVERT(… USING utf8mb4)`).
+//!
+//! Hex over `_binary'…'` for printable text (half the bytes) is measured: on the mixed
+//! catch-up the quoted form saved ferryd 3 % but cost MySQL 9.7 10 % more CPU to parse and
+//! the catch-up 5 % more time (BENCHMARKS.md, 2026-12-03 night).
 
 use std::fmt::Write as _;
 
@@ -36,7 +38,7 @@ pub fn push_literal(out: &mut String, v: &RowValue, json_convert: bool) -> Resul
             }
             out.push_str(s);
         }
-        RowValue::Bytes(b) => push_bytes(out, b),
+        RowValue::Bytes(b) => push_hex(out, b),
         RowValue::Bit(b) => {
             if b.len() > 8 {
                 return Err(format!("BIT value of {} bytes", b.len()));
@@ -143,25 +145,6 @@ fn push_micros(out: &mut String, micros: u32) {
     if micros != 0 {
         let _ = write!(out, ".{micros:06}");
     }
-    out.push('\'');
-}
-
-/// Shortest values stay hex: `_binary''` costs 9 bytes around the value, `0x` two.
-const QUOTED_FROM: usize = 8;
-
-/// Binary data as `_binary'…'` when every byte is printable ASCII but `'` and `\` (no
-/// escape is needed, whatever `NO_BACKSLASH_ESCAPES` says, and the bytes are the same in
-/// every ASCII-compatible client character set), else as hex. Either is a binary string:
-/// the same value in every column, comparison and index lookup.
-pub(super) fn push_bytes(out: &mut String, b: &[u8]) {
-    let plain = |x: &u8| (0x20..=0x7e).contains(x) && *x != b'\'' && *x != b'\\';
-    if b.len() < QUOTED_FROM || !b.iter().all(plain) {
-        return push_hex(out, b);
-    }
-    out.reserve(b.len() + 9);
-    out.push_str("_binary'");
-    // Printable ASCII is UTF-8.
-    out.push_str(std::str::from_utf8(b).unwrap_or_default());
     out.push('\'');
 }
 
@@ -303,36 +286,6 @@ mod tests {
         }]);
         assert!(lit(p).unwrap_err().contains("binlog_row_value_options"));
         assert!(lit(Absent).unwrap_err().contains("binlog_row_image"));
-    }
-
-    #[test]
-    fn printable_ascii_is_quoted_anything_else_hex() {
-        assert_eq!(lit(b("sysbench-42 x")).unwrap(), "_binary'sysbench-42 x'");
-        assert_eq!(
-            lit(b("short")).unwrap(),
-            "0x73686f7274",
-            "below 8 bytes hex is shorter"
-        );
-        let all: String = (0x20u8..=0x7e)
-            .filter(|c| *c != b'\'' && *c != b'\\')
-            .map(char::from)
-            .collect();
-        assert_eq!(lit(b(&all)).unwrap(), format!("_binary'{all}'"));
-        for odd in [
-            "it's a quote",
-            "back\\slash here",
-            "tab\there!",
-            "nul\0 inside",
-            "é accented",
-        ] {
-            let got = lit(b(odd)).unwrap();
-            assert_eq!(got, format!("0x{}", hex::encode(odd)), "{odd:?}");
-        }
-        assert_eq!(
-            lit(Bytes(vec![0x7f; 8])).unwrap(),
-            "0x7f7f7f7f7f7f7f7f",
-            "DEL is not printable"
-        );
     }
 
     #[test]
