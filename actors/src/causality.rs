@@ -166,8 +166,6 @@ pub fn row_keys(keys: &TableKeys, change: &RowChange) -> Vec<CausalityKey> {
     out
 }
 
-pub(crate) use crate::fx_hash::{FxBuild, FxHasher};
-
 fn put_bytes(buf: &mut Vec<u8>, b: &[u8]) {
     buf.extend_from_slice(&(b.len() as u64).to_le_bytes());
     buf.extend_from_slice(b);

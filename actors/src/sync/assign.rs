@@ -10,7 +10,8 @@
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
-use crate::causality::{CausalityKey, FxBuild};
+use crate::causality::CausalityKey;
+use crate::fx_hash::FxBuild;
 
 /// The writer of each change (same order as `keys`), for `workers` writers. `keys[i]` lists
 /// the causality keys of change `i` (never empty: use a table-wide key for keyless tables).

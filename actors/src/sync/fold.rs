@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use super::target::TargetInfo;
 use super::writer::RowOp;
-use crate::causality::{FxBuild, FxHasher};
+use crate::fx_hash::{FxBuild, FxHasher};
 use crate::reader::RowValue;
 
 /// One table's folded changes, in the order they are written.
