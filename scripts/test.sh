@@ -8,6 +8,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { echo "==> $*" >&2; }
 
+# A CI run builds from a fresh clone once: incremental compilation state would only take
+# disk (gigabytes for this workspace) and time.
+if [ "${CI:-}" = "true" ]; then
+    export CARGO_INCREMENTAL=0
+fi
+
 step "scripts/install-deps.sh"
 scripts/install-deps.sh
 
