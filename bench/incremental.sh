@@ -61,6 +61,7 @@ CEILING=${CEILING:-1}            # 0 = skip the catch-up ceiling (serial replay)
 PERF=${PERF:-0}                  # 1 = perf record ferryd during each timed catch-up
 PERF_CALLGRAPH=${PERF_CALLGRAPH:-dwarf,8192}   # perf record --call-graph (fp needs frame pointers)
 PERF_FREQ=${PERF_FREQ:-499}      # perf record -F (samples per second per CPU)
+PERF_EVENT=${PERF_EVENT:-}       # instead of CPU samples, every such event (e.g. context-switches: where ferryd parks)
 PERF_INLINE=${PERF_INLINE:-0}    # 1 = also charge samples to stages with inlined frames (perf.stages.txt; minutes)
 export DB_BUFFER_POOL=${DB_BUFFER_POOL:-1G}
 DB_REDO=${DB_REDO:-512M}
@@ -637,7 +638,9 @@ run_ferry_catchup() { # kind backlog relay
 # perf is started before the clock's first event and stopped (SIGINT, by its PID) right
 # after the last one; its own CPU runs on the same cores (the run's figures include it).
 perf_start() {
-    perf record -F "$PERF_FREQ" --call-graph "$PERF_CALLGRAPH" -p "$FP" -o "$W/perf.data" \
+    local what=(-F "$PERF_FREQ")
+    [ -n "$PERF_EVENT" ] && what=(-e "$PERF_EVENT" -c 1)
+    perf record "${what[@]}" --call-graph "$PERF_CALLGRAPH" -p "$FP" -o "$W/perf.data" \
         >"$W/perf.record.log" 2>&1 &
     PERF_PID=$!
     echo "$PERF_PID" >"$WORKDIR/perf.pid"

@@ -32,19 +32,60 @@
 //!   rows on one writer; it never splits rows that collide. Non-ASCII collation equivalences
 //!   (accents, `ß`) are not folded and may then escape causality.
 
+use std::sync::OnceLock;
+
 use ferry_model::TableName;
+use smallvec::SmallVec;
 
 use crate::reader::{RowChange, RowValue};
 
 /// One unique index of a target table: its name and its columns, as positions in the row
-/// images (the upstream table's column order).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// images (the upstream table's column order). It belongs to one [`TableKeys`]: the encoded
+/// table and index names of its keys are kept with it once first used (not by its clones,
+/// which may belong to another table).
+#[derive(Debug)]
 pub struct KeyIndex {
     /// Index name (`PRIMARY` for the primary key).
     pub name: String,
     /// Positions of the index columns in the row image.
     pub columns: Vec<usize>,
+    /// The start of every key of this index, built at its first key.
+    prefix: OnceLock<KeyPrefix>,
 }
+
+impl KeyIndex {
+    /// The index `name` on `columns`.
+    pub fn new(name: impl Into<String>, columns: Vec<usize>) -> Self {
+        Self {
+            name: name.into(),
+            columns,
+            prefix: OnceLock::new(),
+        }
+    }
+
+    /// The start of every key of this index of `table`.
+    fn prefix(&self, table: &TableName) -> &KeyPrefix {
+        let p = self
+            .prefix
+            .get_or_init(|| KeyPrefix::new(table, &self.name, self.columns.len()));
+        debug_assert_eq!(p.bytes, KeyPrefix::new(table, &self.name, 0).bytes);
+        p
+    }
+}
+
+impl Clone for KeyIndex {
+    fn clone(&self) -> Self {
+        Self::new(self.name.clone(), self.columns.clone())
+    }
+}
+
+impl PartialEq for KeyIndex {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.columns == other.columns
+    }
+}
+
+impl Eq for KeyIndex {}
 
 /// The keys of one target table: primary key first (if any), then the unique keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,80 +96,131 @@ pub struct TableKeys {
     pub indexes: Vec<KeyIndex>,
 }
 
-/// A causality key: target table, index name and encoded index values, as opaque bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CausalityKey(Vec<u8>);
+/// The causality keys of one change: one, or a few (a changed key, unique keys).
+pub type ChangeKeys = SmallVec<[CausalityKey; 2]>;
+
+/// The encoded table and index names that start a key, and the stable hash's state after
+/// them.
+#[derive(Debug, Clone)]
+struct KeyPrefix {
+    bytes: Vec<u8>,
+    fnv: u64,
+    /// Room for the values of a key, as first estimated.
+    values: usize,
+}
+
+impl KeyPrefix {
+    /// For index `index` of `table`, with room for `values` small values.
+    fn new(table: &TableName, index: &str, values: usize) -> Self {
+        let mut bytes =
+            Vec::with_capacity(24 + table.schema.len() + table.table.len() + index.len());
+        put_bytes(&mut bytes, table.schema.as_bytes());
+        put_bytes(&mut bytes, table.table.as_bytes());
+        put_bytes(&mut bytes, index.as_bytes());
+        let fnv = fnv1a(FNV_OFFSET, &bytes);
+        Self {
+            bytes,
+            fnv,
+            values: 17 * values,
+        }
+    }
+
+    /// A key with this prefix: `encode` appends the values (`None`: no key).
+    fn key(&self, encode: impl FnOnce(&mut Vec<u8>) -> Option<()>) -> Option<CausalityKey> {
+        let mut bytes = Vec::with_capacity(self.bytes.len() + self.values);
+        bytes.extend_from_slice(&self.bytes);
+        encode(&mut bytes)?;
+        let hash = finish(fnv1a(self.fnv, &bytes[self.bytes.len()..]));
+        Some(CausalityKey { bytes, hash })
+    }
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a over `bytes` from state `h`.
+fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// splitmix64 finalizer: FNV's low bits alone spread small keys poorly.
+fn finish(mut h: u64) -> u64 {
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// A causality key: target table, index name and encoded index values, as opaque bytes,
+/// with their stable hash (computed once; it is also the key's hash in hash maps).
+#[derive(Debug, Clone)]
+pub struct CausalityKey {
+    bytes: Vec<u8>,
+    hash: u64,
+}
+
+impl PartialEq for CausalityKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.bytes == other.bytes
+    }
+}
+
+impl Eq for CausalityKey {}
+
+impl std::hash::Hash for CausalityKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
 
 impl CausalityKey {
     /// The key of `index` of `table` with `values`, or `None` when a value is `NULL` or
     /// absent from the image.
     pub fn new(table: &TableName, index: &str, values: &[&RowValue]) -> Option<Self> {
-        let mut buf = Self::prefix(table, index, values.len());
-        for v in values {
-            encode_value(&mut buf, v)?;
-        }
-        Some(Self(buf))
+        KeyPrefix::new(table, index, values.len()).key(|buf| {
+            for v in values {
+                encode_value(buf, v)?;
+            }
+            Some(())
+        })
     }
 
-    /// The key of the index on `columns` named `index` of `table`, with the values of
-    /// `image` (as [`CausalityKey::new`] with those values): `None` when a value is `NULL`,
-    /// absent from the image, or beyond its end.
-    fn of_image(
-        table: &TableName,
-        index: &str,
-        image: &[RowValue],
-        columns: &[usize],
-    ) -> Option<Self> {
-        let mut buf = Self::prefix(table, index, columns.len());
-        for &c in columns {
-            encode_value(&mut buf, image.get(c)?)?;
-        }
-        Some(Self(buf))
-    }
-
-    /// The encoded table and index names, with room for `values` small values.
-    fn prefix(table: &TableName, index: &str, values: usize) -> Vec<u8> {
-        let mut buf = Vec::with_capacity(
-            24 + table.schema.len() + table.table.len() + index.len() + 17 * values,
-        );
-        put_bytes(&mut buf, table.schema.as_bytes());
-        put_bytes(&mut buf, table.table.as_bytes());
-        put_bytes(&mut buf, index.as_bytes());
-        buf
+    /// The key of `index` of `table` with the values of `image` (as [`CausalityKey::new`]
+    /// with those values): `None` when a value is `NULL`, absent from the image, or beyond
+    /// its end.
+    fn of_image(table: &TableName, index: &KeyIndex, image: &[RowValue]) -> Option<Self> {
+        index.prefix(table).key(|buf| {
+            for &c in &index.columns {
+                encode_value(buf, image.get(c)?)?;
+            }
+            Some(())
+        })
     }
 
     /// The table-wide key of `table` (for images that give no other key): the key of an
     /// index with an empty name and no columns.
     fn table_wide(table: &TableName) -> Self {
-        let mut buf = Vec::with_capacity(16);
-        put_bytes(&mut buf, table.schema.as_bytes());
-        put_bytes(&mut buf, table.table.as_bytes());
-        put_bytes(&mut buf, b"");
-        Self(buf)
+        KeyPrefix::new(table, "", 0)
+            .key(|_| Some(()))
+            .expect("a key without values")
     }
 
     /// Stable 64-bit hash of the key (FNV-1a then a 64-bit finalizer): the same in every
     /// process and Rust version, unlike `std`'s `DefaultHasher`.
     pub fn stable_hash(&self) -> u64 {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for &b in &self.0 {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        // splitmix64 finalizer: FNV's low bits alone spread small keys poorly.
-        h ^= h >> 30;
-        h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        h ^= h >> 27;
-        h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
-        h ^ (h >> 31)
+        self.hash
     }
 }
 
 /// The causality keys of `change` for a table with `keys`: the keys of the before image, then
 /// those of the after image, without duplicates. Empty for a table without keys (the Sync
 /// unit then uses the table-wide key, see the module docs).
-pub fn row_keys(keys: &TableKeys, change: &RowChange) -> Vec<CausalityKey> {
-    let mut out: Vec<CausalityKey> = Vec::new();
+pub fn row_keys(keys: &TableKeys, change: &RowChange) -> ChangeKeys {
+    let mut out = ChangeKeys::new();
     if keys.indexes.is_empty() {
         return out;
     }
@@ -148,7 +240,7 @@ pub fn row_keys(keys: &TableKeys, change: &RowChange) -> Vec<CausalityKey> {
     for image in [change.before.as_ref(), after].into_iter().flatten() {
         let mut found = false;
         for index in &keys.indexes {
-            let key = CausalityKey::of_image(&keys.table, &index.name, image, &index.columns);
+            let key = CausalityKey::of_image(&keys.table, index, image);
             if let Some(key) = key {
                 found = true;
                 if !out.contains(&key) {
@@ -263,23 +355,18 @@ fn encode_value(buf: &mut Vec<u8>, v: &RowValue) -> Option<()> {
 mod tests {
     use super::*;
 
+    fn ks(keys: Vec<CausalityKey>) -> ChangeKeys {
+        ChangeKeys::from_vec(keys)
+    }
+
     /// `t(id PK, u UNIQUE, v UNIQUE, x)`.
     fn keyed() -> TableKeys {
         TableKeys {
             table: TableName::new("db", "t"),
             indexes: vec![
-                KeyIndex {
-                    name: "PRIMARY".into(),
-                    columns: vec![0],
-                },
-                KeyIndex {
-                    name: "u".into(),
-                    columns: vec![1],
-                },
-                KeyIndex {
-                    name: "v".into(),
-                    columns: vec![2],
-                },
+                KeyIndex::new("PRIMARY", vec![0]),
+                KeyIndex::new("u", vec![1]),
+                KeyIndex::new("v", vec![2]),
             ],
         }
     }
@@ -330,7 +417,7 @@ mod tests {
         assert_eq!(k[0], pk(1));
         // NULL unique values give no key.
         let k = row_keys(&keyed(), &ins(row(1, None, None)));
-        assert_eq!(k, vec![pk(1)]);
+        assert_eq!(k, ks(vec![pk(1)]));
         // Same value, different index or table: different keys.
         let k = row_keys(&keyed(), &ins(row(7, Some(7), None)));
         assert_ne!(k[0], k[1]);
@@ -367,16 +454,16 @@ mod tests {
     fn update_holds_old_and_new_keys() {
         // A primary key change holds both ids.
         let k = row_keys(&keyed(), &upd(row(1, None, None), row(2, None, None)));
-        assert_eq!(k, vec![pk(1), pk(2)]);
+        assert_eq!(k, ks(vec![pk(1), pk(2)]));
         // A unique value change holds both values, and the unchanged primary key once.
         let k = row_keys(
             &keyed(),
             &upd(row(1, Some(10), None), row(1, Some(11), None)),
         );
-        assert_eq!(k, vec![pk(1), key("u", 10), key("u", 11)]);
+        assert_eq!(k, ks(vec![pk(1), key("u", 10), key("u", 11)]));
         // A delete holds the keys of its before image.
         let k = row_keys(&keyed(), &del(row(3, Some(4), None)));
-        assert_eq!(k, vec![pk(3), key("u", 4)]);
+        assert_eq!(k, ks(vec![pk(3), key("u", 4)]));
     }
 
     #[test]
@@ -397,28 +484,45 @@ mod tests {
         // to a value links both.
         let t = TableKeys {
             table: TableName::new("db", "t"),
-            indexes: vec![KeyIndex {
-                name: "u".into(),
-                columns: vec![0],
-            }],
+            indexes: vec![KeyIndex::new("u", vec![0])],
         };
         let r = |u: Option<i64>, x: i64| {
             vec![u.map_or(RowValue::Null, RowValue::Int), RowValue::Int(x)]
         };
         let wide = CausalityKey::new(&t.table, "", &[]).unwrap();
-        assert_eq!(row_keys(&t, &ins(r(None, 1))), vec![wide.clone()]);
-        assert_eq!(row_keys(&t, &ins(r(None, 2))), vec![wide.clone()]);
+        assert_eq!(row_keys(&t, &ins(r(None, 1))), ks(vec![wide.clone()]));
+        assert_eq!(row_keys(&t, &ins(r(None, 2))), ks(vec![wide.clone()]));
         assert_eq!(
             row_keys(&t, &upd(r(None, 1), r(Some(5), 1))),
-            vec![wide.clone(), key("u", 5)]
+            ks(vec![wide.clone(), key("u", 5)])
         );
-        assert_eq!(row_keys(&t, &del(r(Some(5), 1))), vec![key("u", 5)]);
+        assert_eq!(row_keys(&t, &del(r(Some(5), 1))), ks(vec![key("u", 5)]));
         // A minimal before image without the key column falls back too.
         let minimal = upd(vec![RowValue::Absent, RowValue::Int(1)], r(Some(6), 1));
-        assert_eq!(row_keys(&t, &minimal), vec![wide.clone(), key("u", 6)]);
+        assert_eq!(row_keys(&t, &minimal), ks(vec![wide.clone(), key("u", 6)]));
         // Each table has its own table-wide key.
         let other = CausalityKey::new(&TableName::new("db", "t2"), "", &[]);
         assert_ne!(Some(wide), other);
+    }
+
+    #[test]
+    fn keys_from_an_index_match_keys_built_from_scratch() {
+        // The index keeps its encoded names after the first key: later keys, of other rows,
+        // are the same keys (bytes and stable hash) as ones built without it.
+        let keys = keyed();
+        for id in [1, 2, 1] {
+            let k = row_keys(&keys, &ins(row(id, None, None)));
+            assert_eq!(k.as_slice(), [pk(id)]);
+            assert_eq!(k[0].stable_hash(), pk(id).stable_hash());
+        }
+        let other = TableKeys {
+            table: TableName::new("db", "t2"),
+            indexes: keys.indexes.clone(),
+        };
+        let k = row_keys(&other, &ins(row(1, None, None)));
+        assert_ne!(k[0], pk(1));
+        let expected = CausalityKey::new(&other.table, "PRIMARY", &[&RowValue::Int(1)]);
+        assert_eq!(Some(k[0].clone()), expected);
     }
 
     #[test]

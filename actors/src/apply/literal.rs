@@ -148,9 +148,20 @@ fn push_micros(out: &mut String, micros: u32) {
     out.push('\'');
 }
 
+/// The two lowercase hex digits of every byte.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [DIGITS[i >> 4], DIGITS[i & 0x0f]];
+        i += 1;
+    }
+    t
+};
+
 /// `0x…` (or `''` for the empty value, which has no hex form), lowercase digits.
 pub(super) fn push_hex(out: &mut String, b: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     if b.is_empty() {
         out.push_str("''");
         return;
@@ -161,8 +172,7 @@ pub(super) fn push_hex(out: &mut String, b: &[u8]) {
     let mut buf = [0u8; 256];
     for chunk in b.chunks(buf.len() / 2) {
         for (pair, &x) in buf.chunks_exact_mut(2).zip(chunk) {
-            pair[0] = DIGITS[usize::from(x >> 4)];
-            pair[1] = DIGITS[usize::from(x & 0x0f)];
+            pair.copy_from_slice(&HEX_PAIRS[usize::from(x)]);
         }
         out.push_str(std::str::from_utf8(&buf[..2 * chunk.len()]).unwrap_or_default());
     }

@@ -207,14 +207,14 @@ impl TargetTable {
         out.clear();
         out.extend(
             (0..self.columns.len())
-                .filter(|&i| !self.columns[i].generated && row[i] != RowValue::Absent),
+                .filter(|&i| !self.columns[i].generated && !matches!(row[i], RowValue::Absent)),
         );
     }
 
     /// Errors unless every written column is in `row` (full image).
     pub(super) fn check_full(&self, row: &[RowValue], why: &str) -> Result<(), DmlError> {
         match (0..self.columns.len())
-            .find(|&i| !self.columns[i].generated && row[i] == RowValue::Absent)
+            .find(|&i| !self.columns[i].generated && matches!(row[i], RowValue::Absent))
         {
             None => Ok(()),
             Some(i) => Err(self.err(format!(

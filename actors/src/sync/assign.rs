@@ -16,7 +16,7 @@ use crate::fx_hash::FxBuild;
 /// The writer of each change (same order as `keys`), for `workers` writers. `keys[i]` lists
 /// the causality keys of change `i` (never empty: use a table-wide key for keyless tables).
 /// Each writer then applies its changes in batch order, hence in binlog order.
-pub fn assign(keys: &[Vec<CausalityKey>], workers: usize) -> Vec<usize> {
+pub fn assign<K: AsRef<[CausalityKey]>>(keys: &[K], workers: usize) -> Vec<usize> {
     let workers = workers.max(1);
     let n = keys.len();
     let mut parent: Vec<usize> = (0..n).collect();
@@ -30,7 +30,7 @@ pub fn assign(keys: &[Vec<CausalityKey>], workers: usize) -> Vec<usize> {
     let mut first: HashMap<&CausalityKey, usize, FxBuild> =
         HashMap::with_capacity_and_hasher(n * 2, FxBuild::default());
     for (i, ks) in keys.iter().enumerate() {
-        for k in ks {
+        for k in ks.as_ref() {
             match first.entry(k) {
                 Entry::Occupied(e) => {
                     let (a, b) = (find(&mut parent, i), find(&mut parent, *e.get()));
@@ -50,7 +50,12 @@ pub fn assign(keys: &[Vec<CausalityKey>], workers: usize) -> Vec<usize> {
     for (i, ks) in keys.iter().enumerate() {
         let root = find(&mut parent, i);
         roots.push(root);
-        let h = ks.iter().map(|k| k.stable_hash()).min().unwrap_or(0);
+        let h = ks
+            .as_ref()
+            .iter()
+            .map(|k| k.stable_hash())
+            .min()
+            .unwrap_or(0);
         min_hash[root] = min_hash[root].min(h);
     }
     roots
@@ -78,14 +83,8 @@ mod tests {
         let name = TableName::new("db", "t");
         let indexes = if keyed {
             vec![
-                KeyIndex {
-                    name: "PRIMARY".into(),
-                    columns: vec![0],
-                },
-                KeyIndex {
-                    name: "u".into(),
-                    columns: vec![1],
-                },
+                KeyIndex::new("PRIMARY", vec![0]),
+                KeyIndex::new("u", vec![1]),
             ]
         } else {
             vec![]
@@ -202,7 +201,7 @@ mod tests {
             .collect();
         assert!(changes
             .iter()
-            .all(|c| t.keys_of(c) == vec![t.wide_key.clone()]));
+            .all(|c| t.keys_of(c).as_slice() == [t.wide_key.clone()]));
         for workers in [1, 2, 4, 8] {
             let w = writers(&t, &changes, workers);
             assert!(w.iter().all(|&x| x == w[0]), "{w:?}");

@@ -19,7 +19,7 @@ pub enum ColumnMap {
     Identity,
     /// Per target column, the upstream column it takes its value from (`None`: the target's
     /// own column, left to its default).
-    ByName(Vec<Option<usize>>),
+    ByName(Arc<[Option<usize>]>),
 }
 
 /// Matches the columns of upstream table `source` (defined by `schema`) with those of the
@@ -53,7 +53,7 @@ pub fn build(
     Ok(if identity {
         ColumnMap::Identity
     } else {
-        ColumnMap::ByName(map)
+        ColumnMap::ByName(map.into())
     })
 }
 
@@ -136,10 +136,7 @@ mod tests {
             .unwrap(),
             keys: TableKeys {
                 table: name.clone(),
-                indexes: vec![KeyIndex {
-                    name: "PRIMARY".into(),
-                    columns: key,
-                }],
+                indexes: vec![KeyIndex::new("PRIMARY", key)],
             },
             wide_key: CausalityKey::new(&name, "", &[]).unwrap(),
             row_keys: Vec::new(),
@@ -169,7 +166,10 @@ mod tests {
         let s = upstream("CREATE TABLE t (id int primary key, a int, b int)");
         let t = target(&["extra_id", "b", "id", "a"], vec![0]);
         let m = build(&TableName::new("u", "t"), &s, &t).unwrap();
-        assert_eq!(m, ColumnMap::ByName(vec![None, Some(2), Some(0), Some(1)]));
+        assert_eq!(
+            m,
+            ColumnMap::ByName(vec![None, Some(2), Some(0), Some(1)].into())
+        );
         let c = m.apply(RowChange {
             before: None,
             after: Some(vec![int(1), int(2), int(3)]),
@@ -231,6 +231,6 @@ mod tests {
         let s = upstream("CREATE TABLE t (id int primary key, g int AS (id + 1) VIRTUAL)");
         let t = target(&["id"], vec![0]);
         let m = build(&TableName::new("u", "t"), &s, &t).unwrap();
-        assert_eq!(m, ColumnMap::ByName(vec![Some(0)]));
+        assert_eq!(m, ColumnMap::ByName(vec![Some(0)].into()));
     }
 }

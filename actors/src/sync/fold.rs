@@ -77,7 +77,7 @@ fn complete(t: &TargetInfo, image: &[RowValue]) -> bool {
             .columns()
             .iter()
             .zip(image)
-            .all(|(c, v)| c.generated || *v != RowValue::Absent)
+            .all(|(c, v)| c.generated || !matches!(v, RowValue::Absent))
 }
 
 fn classify(o: &RowOp) -> Option<Change> {
@@ -89,7 +89,7 @@ fn classify(o: &RowOp) -> Option<Change> {
         t.table
             .key()
             .iter()
-            .all(|&k| img.get(k).is_some_and(|v| *v != RowValue::Absent))
+            .all(|&k| img.get(k).is_some_and(|v| !matches!(v, RowValue::Absent)))
     };
     match (&o.change.before, &o.change.after) {
         (None, Some(a)) if complete(t, a) => Some(Change::Insert),
@@ -258,15 +258,9 @@ mod tests {
 
     fn target(unique_keys: usize) -> Arc<TargetInfo> {
         let name = TableName::new("d", "t");
-        let mut indexes = vec![KeyIndex {
-            name: "PRIMARY".into(),
-            columns: vec![0],
-        }];
+        let mut indexes = vec![KeyIndex::new("PRIMARY", vec![0])];
         for n in 1..unique_keys {
-            indexes.push(KeyIndex {
-                name: format!("u{n}"),
-                columns: vec![1],
-            });
+            indexes.push(KeyIndex::new(format!("u{n}"), vec![1]));
         }
         Arc::new(TargetInfo {
             table: TargetTable::new(

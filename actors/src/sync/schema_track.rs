@@ -58,9 +58,16 @@ impl<'a> SchemaTracker<'a> {
         self.history.reload_table(table, at)
     }
 
-    /// The target as written from `source` and the change in its column order. `table_map`
-    /// is the rows event's table map: its number of columns and, with
-    /// `binlog_row_metadata=FULL`, their names (checked against the history).
+    /// The target as written from `source` and where its columns go, when decided since
+    /// the last DDL (the common case: one lookup per row).
+    pub fn mapped(&self, source: &TableName) -> Option<(Arc<TargetInfo>, ColumnMap)> {
+        self.mapped.get(source).map(|(t, m)| (t.clone(), m.clone()))
+    }
+
+    /// The target as written from `source` and where its columns go, decided now if not
+    /// yet ([`mapped`](Self::mapped)). `table_map` is the rows event's table map: its number
+    /// of columns and, with `binlog_row_metadata=FULL`, their names (checked against the
+    /// history).
     pub async fn map_row(
         &mut self,
         spec: &SyncSpec,
@@ -68,48 +75,49 @@ impl<'a> SchemaTracker<'a> {
         target: Arc<TargetInfo>,
         table_map: (u64, Option<&[String]>),
         at: &SyncPoint,
-    ) -> Result<(Arc<TargetInfo>, &ColumnMap), TaskError> {
-        if !self.mapped.contains_key(source) {
-            let (columns, names) = table_map;
-            let def = self.definition(spec, source, &target, columns, at).await?;
-            if u64::try_from(def.columns.len()).ok() != Some(columns) {
-                return Err(TaskError::Blocked(format!(
-                    "replicating {source} at {at}: the binlog row has {columns} columns but the \
-                     schema history defines {source} with {} ({}); {FIX}",
-                    def.columns.len(),
-                    column_list(&def)
-                )));
-            }
-            if let Some(names) = names.filter(|n| !same_names(n, &def)) {
-                let binlog: Vec<String> = names
-                    .iter()
-                    .map(|n| ferry_model::table::quote_ident(n))
-                    .collect();
-                return Err(TaskError::Blocked(format!(
-                    "replicating {source} at {at}: the binlog's table map names the columns \
-                     ({}) but the schema history defines {source} with ({}); {FIX}",
-                    binlog.join(", "),
-                    column_list(&def)
-                )));
-            }
-            let map = column_map::build(source, &def, &target).map_err(|e| {
-                TaskError::Blocked(format!(
-                    "replicating {source} at {at}: {e} (upstream columns: {}); add the column to \
-                     the target, or exclude the table, then resume-task",
-                    column_list(&def)
-                ))
-            })?;
-            let written = match &map {
-                ColumnMap::Identity => target,
-                ColumnMap::ByName(_) => {
-                    info!(table = %source, target = %target.table.name(), "rows are written to the target by column name (its columns differ from the upstream's)");
-                    column_map::restrict(&target, &map).map_err(TaskError::Config)?
-                }
-            };
-            self.mapped.insert(source.clone(), (written, map));
+    ) -> Result<(Arc<TargetInfo>, ColumnMap), TaskError> {
+        if let Some(known) = self.mapped(source) {
+            return Ok(known);
         }
-        let (t, m) = &self.mapped[source];
-        Ok((t.clone(), m))
+        let (columns, names) = table_map;
+        let def = self.definition(spec, source, &target, columns, at).await?;
+        if u64::try_from(def.columns.len()).ok() != Some(columns) {
+            return Err(TaskError::Blocked(format!(
+                "replicating {source} at {at}: the binlog row has {columns} columns but the \
+                 schema history defines {source} with {} ({}); {FIX}",
+                def.columns.len(),
+                column_list(&def)
+            )));
+        }
+        if let Some(names) = names.filter(|n| !same_names(n, &def)) {
+            let binlog: Vec<String> = names
+                .iter()
+                .map(|n| ferry_model::table::quote_ident(n))
+                .collect();
+            return Err(TaskError::Blocked(format!(
+                "replicating {source} at {at}: the binlog's table map names the columns \
+                 ({}) but the schema history defines {source} with ({}); {FIX}",
+                binlog.join(", "),
+                column_list(&def)
+            )));
+        }
+        let map = column_map::build(source, &def, &target).map_err(|e| {
+            TaskError::Blocked(format!(
+                "replicating {source} at {at}: {e} (upstream columns: {}); add the column to \
+                 the target, or exclude the table, then resume-task",
+                column_list(&def)
+            ))
+        })?;
+        let written = match &map {
+            ColumnMap::Identity => target,
+            ColumnMap::ByName(_) => {
+                info!(table = %source, target = %target.table.name(), "rows are written to the target by column name (its columns differ from the upstream's)");
+                column_map::restrict(&target, &map).map_err(TaskError::Config)?
+            }
+        };
+        self.mapped
+            .insert(source.clone(), (written.clone(), map.clone()));
+        Ok((written, map))
     }
 
     /// The definition of `source` in the history, read from the upstream (or, when it no

@@ -13,7 +13,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 
 use crate::apply::TargetTable;
-use crate::causality::{CausalityKey, KeyIndex, TableKeys};
+use crate::causality::{CausalityKey, ChangeKeys, KeyIndex, TableKeys};
 use crate::db::Endpoint;
 use crate::error::TaskError;
 use crate::fx_hash::FxBuild;
@@ -40,13 +40,13 @@ impl TargetInfo {
     }
 
     /// The causality keys of a change (never empty).
-    pub fn keys_of(&self, change: &crate::reader::RowChange) -> Vec<CausalityKey> {
+    pub fn keys_of(&self, change: &crate::reader::RowChange) -> ChangeKeys {
         if self.keys.indexes.is_empty() {
-            return vec![self.wide_key.clone()];
+            return smallvec::smallvec![self.wide_key.clone()];
         }
         let k = crate::causality::row_keys(&self.keys, change);
         if k.is_empty() {
-            vec![self.wide_key.clone()]
+            smallvec::smallvec![self.wide_key.clone()]
         } else {
             k
         }
@@ -103,10 +103,7 @@ impl TargetCache {
             };
             match indexes.last_mut() {
                 Some(k) if k.name == index => k.columns.push(pos),
-                _ => indexes.push(KeyIndex {
-                    name: index,
-                    columns: vec![pos],
-                }),
+                _ => indexes.push(KeyIndex::new(index, vec![pos])),
             }
         }
         indexes.retain(|k| !broken.contains(&k.name));

@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 use super::super::assign;
 use super::super::point::SyncPoint;
 use super::super::progress::{BatchMark, Resume};
-use crate::causality::CausalityKey;
+use crate::causality::ChangeKeys;
 
 /// Where a run of the Sync unit starts, decided from the progress rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,7 +145,7 @@ struct Flight {
 #[derive(Debug)]
 pub(in crate::sync) struct Ledger<O> {
     ops: Vec<O>,
-    keys: Vec<Vec<CausalityKey>>,
+    keys: Vec<ChangeKeys>,
     start: SyncPoint,
     end: SyncPoint,
     /// Timestamp of the first event of the batch.
@@ -237,7 +237,7 @@ impl<O> Ledger<O> {
     }
 
     /// Adds the change `op` with its causality `keys` (never empty) to the batch.
-    pub fn push(&mut self, op: O, keys: Vec<CausalityKey>) {
+    pub fn push(&mut self, op: O, keys: ChangeKeys) {
         self.ops.push(op);
         self.keys.push(keys);
     }

@@ -9,7 +9,7 @@ use super::super::assign;
 use super::super::point::SyncPoint;
 use super::super::progress::{BatchMark, Resume};
 use super::ledger::{Ledger, LedgerError, Origin, Recovery};
-use crate::causality::CausalityKey;
+use crate::causality::{CausalityKey, ChangeKeys};
 use crate::reader::RowValue;
 
 fn point(pos: u64, skip_rows: u64) -> SyncPoint {
@@ -20,8 +20,13 @@ fn point(pos: u64, skip_rows: u64) -> SyncPoint {
     }
 }
 
-fn key(k: i64) -> Vec<CausalityKey> {
-    vec![CausalityKey::new(&TableName::new("d", "t"), "PRIMARY", &[&RowValue::Int(k)]).unwrap()]
+fn key(k: i64) -> ChangeKeys {
+    smallvec::smallvec![CausalityKey::new(
+        &TableName::new("d", "t"),
+        "PRIMARY",
+        &[&RowValue::Int(k)]
+    )
+    .unwrap()]
 }
 
 fn mark(batch: u64, workers: usize, start: SyncPoint, end: SyncPoint) -> BatchMark {

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use ferry_model::TableName;
 use tracing::warn;
 
+use super::super::column_map::ColumnMap;
+use super::super::target::TargetInfo;
 use super::super::writer::RowOp;
 use super::Coordinator;
 use crate::error::TaskError;
@@ -47,47 +49,19 @@ impl Coordinator<'_> {
             self.check_recovery_end().await?;
             return Ok(());
         }
-        let found = self
-            .targets
-            .get(
-                self.ctl.conn(),
-                &self.spec.downstream,
-                &target,
-                self.json_convert,
-            )
-            .await?;
-        let info = match found {
-            Some(info) => info,
-            None if self.catching_up() => {
-                // The table was dropped or renamed upstream before the full phase
-                // read it: the copy holds what became of it, and the binlog's DROP
-                // or RENAME follows.
-                if self.skipped_missing.insert((*table).clone()) {
-                    warn!(table = %table, target = %target, at = %self.ledger.end(),
-                        "catching up after the full phase: the target table does not exist (the upstream table was dropped or renamed before it was copied); its changes are skipped");
+        // Both caches are dropped together at every DDL: a table mapped since then has its
+        // target known too.
+        let known = self.schemas.mapped(&table);
+        let (info, map) = match known {
+            Some(known) => known,
+            None => match self.map_table(&table, columns, names, &target).await? {
+                Some(mapped) => mapped,
+                None => {
+                    self.check_recovery_end().await?;
+                    return Ok(());
                 }
-                self.check_recovery_end().await?;
-                return Ok(());
-            }
-            None => {
-                return Err(TaskError::Blocked(format!(
-                    "replicating {table} at {}: the target table {target} does \
-                     not exist in the downstream (create it, or exclude the table with \
-                     block-allow-list / filters, then resume-task)",
-                    self.ledger.end()
-                )))
-            }
+            },
         };
-        let (info, map) = self
-            .schemas
-            .map_row(
-                self.spec,
-                &table,
-                info,
-                (columns, names.as_deref()),
-                self.ledger.end(),
-            )
-            .await?;
         let change = map.apply(change);
         let keys = info.keys_of(&change);
         self.ledger.push(
@@ -103,6 +77,58 @@ impl Coordinator<'_> {
             self.dispatch().await?;
         }
         Ok(())
+    }
+
+    /// The target of `table`'s rows (read from the downstream) and where their columns go;
+    /// `None` when the changes are skipped (the target is missing while catching up after
+    /// the full phase).
+    async fn map_table(
+        &mut self,
+        table: &TableName,
+        columns: u64,
+        names: Option<Arc<[String]>>,
+        target: &TableName,
+    ) -> Result<Option<(Arc<TargetInfo>, ColumnMap)>, TaskError> {
+        let found = self
+            .targets
+            .get(
+                self.ctl.conn(),
+                &self.spec.downstream,
+                target,
+                self.json_convert,
+            )
+            .await?;
+        let info = match found {
+            Some(info) => info,
+            None if self.catching_up() => {
+                // The table was dropped or renamed upstream before the full phase
+                // read it: the copy holds what became of it, and the binlog's DROP
+                // or RENAME follows.
+                if self.skipped_missing.insert(table.clone()) {
+                    warn!(table = %table, target = %target, at = %self.ledger.end(),
+                        "catching up after the full phase: the target table does not exist (the upstream table was dropped or renamed before it was copied); its changes are skipped");
+                }
+                return Ok(None);
+            }
+            None => {
+                return Err(TaskError::Blocked(format!(
+                    "replicating {table} at {}: the target table {target} does \
+                     not exist in the downstream (create it, or exclude the table with \
+                     block-allow-list / filters, then resume-task)",
+                    self.ledger.end()
+                )))
+            }
+        };
+        self.schemas
+            .map_row(
+                self.spec,
+                table,
+                info,
+                (columns, names.as_deref()),
+                self.ledger.end(),
+            )
+            .await
+            .map(Some)
     }
 
     /// True when a copy round holds the change just counted (it is skipped); otherwise, at

@@ -111,10 +111,7 @@ fn table(name: &str) -> Arc<TargetInfo> {
         .unwrap(),
         keys: TableKeys {
             table: name.clone(),
-            indexes: vec![KeyIndex {
-                name: "PRIMARY".into(),
-                columns: vec![0],
-            }],
+            indexes: vec![KeyIndex::new("PRIMARY", vec![0])],
         },
         wide_key: CausalityKey::new(&name, "", &[]).unwrap(),
         row_keys: vec![vec![0]],
