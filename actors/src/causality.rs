@@ -204,9 +204,11 @@ impl CausalityKey {
     /// The table-wide key of `table` (for images that give no other key): the key of an
     /// index with an empty name and no columns.
     fn table_wide(table: &TableName) -> Self {
-        KeyPrefix::new(table, "", 0)
-            .key(|_| Some(()))
-            .expect("a key without values")
+        let KeyPrefix { bytes, fnv, .. } = KeyPrefix::new(table, "", 0);
+        Self {
+            bytes,
+            hash: finish(fnv),
+        }
     }
 
     /// Stable 64-bit hash of the key (FNV-1a then a 64-bit finalizer): the same in every
