@@ -32,25 +32,19 @@
 //!   rows on one writer; it never splits rows that collide. Non-ASCII collation equivalences
 //!   (accents, `ß`) are not folded and may then escape causality.
 
-use std::sync::OnceLock;
-
 use ferry_model::TableName;
 use smallvec::SmallVec;
 
 use crate::reader::{RowChange, RowValue};
 
 /// One unique index of a target table: its name and its columns, as positions in the row
-/// images (the upstream table's column order). It belongs to one [`TableKeys`]: the encoded
-/// table and index names of its keys are kept with it once first used (not by its clones,
-/// which may belong to another table).
-#[derive(Debug)]
+/// images (the upstream table's column order).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyIndex {
     /// Index name (`PRIMARY` for the primary key).
     pub name: String,
     /// Positions of the index columns in the row image.
     pub columns: Vec<usize>,
-    /// The start of every key of this index, built at its first key.
-    prefix: OnceLock<KeyPrefix>,
 }
 
 impl KeyIndex {
@@ -59,41 +53,44 @@ impl KeyIndex {
         Self {
             name: name.into(),
             columns,
-            prefix: OnceLock::new(),
+        }
+    }
+}
+
+/// The keys of one target table: primary key first (if any), then the unique keys, with the
+/// encoded start of each index's keys, built once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableKeys {
+    table: TableName,
+    indexes: Vec<KeyIndex>,
+    /// Per index, the start of its keys.
+    prefixes: Vec<KeyPrefix>,
+}
+
+impl TableKeys {
+    /// The keys of `table` (after routing) by its primary and unique `indexes` (empty for a
+    /// table without keys).
+    pub fn new(table: TableName, indexes: Vec<KeyIndex>) -> Self {
+        let prefixes = indexes
+            .iter()
+            .map(|i| KeyPrefix::new(&table, &i.name, i.columns.len()))
+            .collect();
+        Self {
+            table,
+            indexes,
+            prefixes,
         }
     }
 
-    /// The start of every key of this index of `table`.
-    fn prefix(&self, table: &TableName) -> &KeyPrefix {
-        let p = self
-            .prefix
-            .get_or_init(|| KeyPrefix::new(table, &self.name, self.columns.len()));
-        debug_assert_eq!(p.bytes, KeyPrefix::new(table, &self.name, 0).bytes);
-        p
+    /// The target table.
+    pub fn table(&self) -> &TableName {
+        &self.table
     }
-}
 
-impl Clone for KeyIndex {
-    fn clone(&self) -> Self {
-        Self::new(self.name.clone(), self.columns.clone())
+    /// The primary and unique indexes.
+    pub fn indexes(&self) -> &[KeyIndex] {
+        &self.indexes
     }
-}
-
-impl PartialEq for KeyIndex {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && self.columns == other.columns
-    }
-}
-
-impl Eq for KeyIndex {}
-
-/// The keys of one target table: primary key first (if any), then the unique keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableKeys {
-    /// Target table (after routing).
-    pub table: TableName,
-    /// Primary and unique indexes; empty for a table without keys.
-    pub indexes: Vec<KeyIndex>,
 }
 
 /// The causality keys of one change: one, or a few (a changed key, unique keys).
@@ -101,11 +98,11 @@ pub type ChangeKeys = SmallVec<[CausalityKey; 2]>;
 
 /// The encoded table and index names that start a key, and the stable hash's state after
 /// them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct KeyPrefix {
     bytes: Vec<u8>,
     fnv: u64,
-    /// Room for the values of a key, as first estimated.
+    /// Room for the values of a key, as estimated.
     values: usize,
 }
 
@@ -189,12 +186,12 @@ impl CausalityKey {
         })
     }
 
-    /// The key of `index` of `table` with the values of `image` (as [`CausalityKey::new`]
-    /// with those values): `None` when a value is `NULL`, absent from the image, or beyond
-    /// its end.
-    fn of_image(table: &TableName, index: &KeyIndex, image: &[RowValue]) -> Option<Self> {
-        index.prefix(table).key(|buf| {
-            for &c in &index.columns {
+    /// The key of the index on `columns` that `prefix` starts, with the values of `image`
+    /// (as [`CausalityKey::new`] with those values): `None` when a value is `NULL`, absent
+    /// from the image, or beyond its end.
+    fn of_image(prefix: &KeyPrefix, columns: &[usize], image: &[RowValue]) -> Option<Self> {
+        prefix.key(|buf| {
+            for &c in columns {
                 encode_value(buf, image.get(c)?)?;
             }
             Some(())
@@ -241,8 +238,8 @@ pub fn row_keys(keys: &TableKeys, change: &RowChange) -> ChangeKeys {
     };
     for image in [change.before.as_ref(), after].into_iter().flatten() {
         let mut found = false;
-        for index in &keys.indexes {
-            let key = CausalityKey::of_image(&keys.table, index, image);
+        for (index, prefix) in keys.indexes.iter().zip(&keys.prefixes) {
+            let key = CausalityKey::of_image(prefix, &index.columns, image);
             if let Some(key) = key {
                 found = true;
                 if !out.contains(&key) {
@@ -363,14 +360,14 @@ mod tests {
 
     /// `t(id PK, u UNIQUE, v UNIQUE, x)`.
     fn keyed() -> TableKeys {
-        TableKeys {
-            table: TableName::new("db", "t"),
-            indexes: vec![
+        TableKeys::new(
+            TableName::new("db", "t"),
+            vec![
                 KeyIndex::new("PRIMARY", vec![0]),
                 KeyIndex::new("u", vec![1]),
                 KeyIndex::new("v", vec![2]),
             ],
-        }
+        )
     }
 
     fn row(id: i64, u: Option<i64>, v: Option<&str>) -> Vec<RowValue> {
@@ -470,10 +467,7 @@ mod tests {
 
     #[test]
     fn table_without_keys_gives_no_keys() {
-        let n = TableKeys {
-            table: TableName::new("db", "n"),
-            indexes: vec![],
-        };
+        let n = TableKeys::new(TableName::new("db", "n"), vec![]);
         let r = |a: i64| vec![RowValue::Int(a), RowValue::Null];
         for change in [ins(r(1)), upd(r(1), r(2)), del(r(2))] {
             assert!(row_keys(&n, &change).is_empty());
@@ -484,10 +478,7 @@ mod tests {
     fn keyless_image_of_keyed_table_uses_table_wide_key() {
         // t(u UNIQUE, x): rows with u NULL share the table-wide key, and an update from NULL
         // to a value links both.
-        let t = TableKeys {
-            table: TableName::new("db", "t"),
-            indexes: vec![KeyIndex::new("u", vec![0])],
-        };
+        let t = TableKeys::new(TableName::new("db", "t"), vec![KeyIndex::new("u", vec![0])]);
         let r = |u: Option<i64>, x: i64| {
             vec![u.map_or(RowValue::Null, RowValue::Int), RowValue::Int(x)]
         };
@@ -509,18 +500,15 @@ mod tests {
 
     #[test]
     fn keys_from_an_index_match_keys_built_from_scratch() {
-        // The index keeps its encoded names after the first key: later keys, of other rows,
-        // are the same keys (bytes and stable hash) as ones built without it.
+        // Keys built from the table's stored prefixes are the same keys (bytes and stable
+        // hash) as ones built from the names, for every row and for every table.
         let keys = keyed();
         for id in [1, 2, 1] {
             let k = row_keys(&keys, &ins(row(id, None, None)));
             assert_eq!(k.as_slice(), [pk(id)]);
             assert_eq!(k[0].stable_hash(), pk(id).stable_hash());
         }
-        let other = TableKeys {
-            table: TableName::new("db", "t2"),
-            indexes: keys.indexes.clone(),
-        };
+        let other = TableKeys::new(TableName::new("db", "t2"), keys.indexes().to_vec());
         let k = row_keys(&other, &ins(row(1, None, None)));
         assert_ne!(k[0], pk(1));
         let expected = CausalityKey::new(&other.table, "PRIMARY", &[&RowValue::Int(1)]);

@@ -97,10 +97,7 @@ mod tests {
                 false,
             )
             .unwrap(),
-            keys: TableKeys {
-                table: name.clone(),
-                indexes,
-            },
+            keys: TableKeys::new(name.clone(), indexes),
             wide_key: CausalityKey::new(&name, "", &[]).unwrap(),
             row_keys: if keyed { vec![vec![0]] } else { vec![] },
         }

@@ -76,16 +76,14 @@ pub fn restrict(target: &TargetInfo, map: &ColumnMap) -> Result<Arc<TargetInfo>,
         .table
         .written_through(written, key)
         .map_err(|e| e.to_string())?;
-    let keys = TableKeys {
-        table: target.keys.table.clone(),
-        indexes: target
-            .keys
-            .indexes
-            .iter()
-            .filter(|k| k.columns.iter().all(|&c| written(c)))
-            .cloned()
-            .collect(),
-    };
+    let indexes = target
+        .keys
+        .indexes()
+        .iter()
+        .filter(|k| k.columns.iter().all(|&c| written(c)))
+        .cloned()
+        .collect();
+    let keys = TableKeys::new(target.keys.table().clone(), indexes);
     Ok(Arc::new(TargetInfo {
         table,
         keys,
@@ -134,10 +132,7 @@ mod tests {
                 false,
             )
             .unwrap(),
-            keys: TableKeys {
-                table: name.clone(),
-                indexes: vec![KeyIndex::new("PRIMARY", key)],
-            },
+            keys: TableKeys::new(name.clone(), vec![KeyIndex::new("PRIMARY", key)]),
             wide_key: CausalityKey::new(&name, "", &[]).unwrap(),
             row_keys: Vec::new(),
         }
@@ -178,7 +173,7 @@ mod tests {
         // The target's key is its own column: rows are identified by the written columns.
         let r = restrict(&t, &m).unwrap();
         assert!(!r.table.has_key());
-        assert!(r.keys.indexes.is_empty());
+        assert!(r.keys.indexes().is_empty());
         assert!(r.table.columns()[0].generated);
         let sql = r
             .table
@@ -200,7 +195,7 @@ mod tests {
         let m = build(&TableName::new("u", "t"), &s, &t).unwrap();
         let r = restrict(&t, &m).unwrap();
         assert_eq!(r.table.key(), [2]);
-        assert_eq!(r.keys.indexes.len(), 1);
+        assert_eq!(r.keys.indexes().len(), 1);
     }
 
     #[test]

@@ -67,7 +67,7 @@ enum Net {
 
 /// A table whose rows are independent of each other's keys.
 fn foldable_table(t: &TargetInfo) -> bool {
-    t.table.has_key() && t.keys.indexes.len() == 1
+    t.table.has_key() && t.keys.indexes().len() == 1
 }
 
 /// True when `image` has every (non-generated) column.
@@ -270,10 +270,7 @@ mod tests {
                 false,
             )
             .unwrap(),
-            keys: TableKeys {
-                table: name.clone(),
-                indexes,
-            },
+            keys: TableKeys::new(name.clone(), indexes),
             wide_key: CausalityKey::new(&name, "", &[]).unwrap(),
             row_keys: vec![vec![0]],
         })

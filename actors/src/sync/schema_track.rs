@@ -64,10 +64,10 @@ impl<'a> SchemaTracker<'a> {
         self.mapped.get(source).map(|(t, m)| (t.clone(), m.clone()))
     }
 
-    /// The target as written from `source` and where its columns go, decided now if not
-    /// yet ([`mapped`](Self::mapped)). `table_map` is the rows event's table map: its number
-    /// of columns and, with `binlog_row_metadata=FULL`, their names (checked against the
-    /// history).
+    /// Decides the target as written from `source` and where its columns go (callers look
+    /// in [`mapped`](Self::mapped) first), from `target`, the target table as it is.
+    /// `table_map` is the rows event's table map: its number of columns and, with
+    /// `binlog_row_metadata=FULL`, their names (checked against the history).
     pub async fn map_row(
         &mut self,
         spec: &SyncSpec,
@@ -76,9 +76,6 @@ impl<'a> SchemaTracker<'a> {
         table_map: (u64, Option<&[String]>),
         at: &SyncPoint,
     ) -> Result<(Arc<TargetInfo>, ColumnMap), TaskError> {
-        if let Some(known) = self.mapped(source) {
-            return Ok(known);
-        }
         let (columns, names) = table_map;
         let def = self.definition(spec, source, &target, columns, at).await?;
         if u64::try_from(def.columns.len()).ok() != Some(columns) {

@@ -41,7 +41,7 @@ impl TargetInfo {
 
     /// The causality keys of a change (never empty).
     pub fn keys_of(&self, change: &crate::reader::RowChange) -> ChangeKeys {
-        if self.keys.indexes.is_empty() {
+        if self.keys.indexes().is_empty() {
             return smallvec::smallvec![self.wide_key.clone()];
         }
         let k = crate::causality::row_keys(&self.keys, change);
@@ -112,10 +112,7 @@ impl TargetCache {
             .filter(|k| k.columns.iter().all(|&c| meta.columns[c].not_null))
             .map(|k| k.columns.clone())
             .collect();
-        let keys = TableKeys {
-            table: name.clone(),
-            indexes,
-        };
+        let keys = TableKeys::new(name.clone(), indexes);
         let info = Arc::new(TargetInfo {
             table: TargetTable::from_meta(&meta, name.clone(), json_convert),
             keys,

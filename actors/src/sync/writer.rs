@@ -207,10 +207,7 @@ mod tests {
                 false,
             )
             .unwrap(),
-            keys: TableKeys {
-                table: name.clone(),
-                indexes: vec![],
-            },
+            keys: TableKeys::new(name.clone(), vec![]),
             wide_key: CausalityKey::new(&name, "", &[]).unwrap(),
             row_keys: Vec::new(),
         })

@@ -51,8 +51,7 @@ impl Coordinator<'_> {
         }
         // Both caches are dropped together at every DDL: a table mapped since then has its
         // target known too.
-        let known = self.schemas.mapped(&table);
-        let (info, map) = match known {
+        let (info, map) = match self.schemas.mapped(&table) {
             Some(known) => known,
             None => match self.map_table(&table, columns, names, &target).await? {
                 Some(mapped) => mapped,

@@ -109,10 +109,7 @@ fn table(name: &str) -> Arc<TargetInfo> {
             false,
         )
         .unwrap(),
-        keys: TableKeys {
-            table: name.clone(),
-            indexes: vec![KeyIndex::new("PRIMARY", vec![0])],
-        },
+        keys: TableKeys::new(name.clone(), vec![KeyIndex::new("PRIMARY", vec![0])]),
         wide_key: CausalityKey::new(&name, "", &[]).unwrap(),
         row_keys: vec![vec![0]],
     })
